@@ -1,0 +1,55 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { NextFunction, Request, Response } from 'express';
+import { AppModule } from './app.module.js';
+import { REPO_ROOT, type AppConfig } from './config/config.js';
+import type { Runtime } from './runtime.js';
+
+export const WEB_BUILD_DIR = path.join(REPO_ROOT, 'apps/web/build');
+
+/** Paths the dashboard must never shadow. */
+const API_PATHS = /^\/(api|v1)(\/|$)/;
+
+/** Builds the whole HTTP app: API under /api, its OpenAPI document and docs, the dashboard at /. */
+export async function createApp(config: AppConfig, runtime: Runtime): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, runtime), {
+    logger: config.logLevels,
+    bufferLogs: false,
+  });
+  app.setGlobalPrefix('api', { exclude: ['v1/{*path}'] });
+  app.enableShutdownHooks();
+  app.disable('x-powered-by');
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Retain API')
+      .setDescription('Customer-success analytics and segmentation: ingest, segments, scores, campaigns.')
+      .setVersion(runtime.version)
+      .build(),
+  );
+  SwaggerModule.setup('api/docs', app, document, {
+    jsonDocumentUrl: 'api/openapi.json',
+    useGlobalPrefix: false,
+  });
+
+  serveDashboard(app);
+  return app;
+}
+
+function serveDashboard(app: NestExpressApplication): void {
+  const index = path.join(WEB_BUILD_DIR, 'index.html');
+  if (!fs.existsSync(index)) return;
+  app.useStaticAssets(WEB_BUILD_DIR, { index: false, maxAge: '1h', immutable: false });
+  // Client-side routes (/accounts/42, ...) all load the single-page app.
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if ((req.method === 'GET' || req.method === 'HEAD') && !API_PATHS.test(req.path) && req.accepts('html')) {
+      res.sendFile(index);
+      return;
+    }
+    next();
+  });
+}

@@ -1,0 +1,30 @@
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import { AccountEntity } from '../accounts/account.entity.js';
+import { ContactEntity } from '../contacts/contact.entity.js';
+import { EventEntity } from '../events/event.entity.js';
+import { SourceEntity } from '../sources/source.entity.js';
+import { TicketEntity } from '../tickets/ticket.entity.js';
+import { InitialSchema1763900000000 } from './migrations/1763900000000-initial-schema.js';
+
+export const ENTITIES = [AccountEntity, ContactEntity, EventEntity, TicketEntity, SourceEntity];
+
+/** Listed in order; a committed migration is never edited, only followed by a new one. */
+export const MIGRATIONS = [InitialSchema1763900000000];
+
+/** The one data source definition, used by the API, the CLI and the tests alike. */
+export function dataSourceOptions(url: string): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'migrations',
+    synchronize: false,
+    migrationsRun: false,
+    extra: { max: 10, application_name: 'retain' },
+  };
+}
+
+export function createDataSource(url: string): DataSource {
+  return new DataSource(dataSourceOptions(url));
+}

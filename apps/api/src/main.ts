@@ -1,0 +1,50 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { createApp } from './app.factory.js';
+import { ConfigError, loadConfig } from './config/config.js';
+import { openDatabaseServer } from './database/database-server.js';
+import { prepareDatabase } from './database/prepare-database.js';
+import { DemoDataService } from './demo/demo-data.service.js';
+import { productVersion } from './runtime.js';
+
+async function main(): Promise<void> {
+  const logger = new Logger('Retain');
+  const config = loadConfig();
+  const database = await openDatabaseServer(config, (message) => logger.log(message));
+  try {
+    const migrations = await prepareDatabase(database.url);
+    if (migrations.length > 0) logger.log(`Applied migrations: ${migrations.join(', ')}`);
+
+    const app = await createApp(config, {
+      version: productVersion(),
+      databaseUrl: database.url,
+      embeddedDatabase: database.embedded,
+    });
+    if (config.demo.enabled) await app.get(DemoDataService).seedIfEmpty();
+
+    const close = async (signal: string): Promise<void> => {
+      logger.log(`${signal}: shutting down`);
+      await app.close();
+      await database.stop();
+      process.exit(0);
+    };
+    process.once('SIGINT', () => void close('SIGINT'));
+    process.once('SIGTERM', () => void close('SIGTERM'));
+
+    await app.listen(config.port, config.host);
+    const shown = config.host === '0.0.0.0' ? 'localhost' : config.host;
+    logger.log(`Retain is up: dashboard http://${shown}:${config.port}/  API http://${shown}:${config.port}/api/docs`);
+  } catch (error) {
+    await database.stop();
+    throw error;
+  }
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+  } else {
+    console.error('Retain failed to start:', error instanceof Error ? (error.stack ?? error.message) : error);
+  }
+  process.exit(1);
+});
