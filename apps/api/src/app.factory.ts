@@ -20,7 +20,6 @@ export async function createApp(config: AppConfig, runtime: Runtime): Promise<Ne
     bufferLogs: false,
   });
   app.setGlobalPrefix('api', { exclude: ['v1/{*path}'] });
-  app.enableShutdownHooks();
   app.disable('x-powered-by');
 
   const document = SwaggerModule.createDocument(

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory.js';
+import { StartupError } from './common/errors/startup.error.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { openDatabaseServer } from './database/database-server.js';
 import { prepareDatabase } from './database/prepare-database.js';
@@ -22,10 +23,16 @@ async function main(): Promise<void> {
     });
     if (config.demo.enabled) await app.get(DemoDataService).seedIfEmpty();
 
+    let closing = false;
     const close = async (signal: string): Promise<void> => {
+      if (closing) return;
+      closing = true;
       logger.log(`${signal}: shutting down`);
-      await app.close();
-      await database.stop();
+      try {
+        await app.close();
+      } finally {
+        await database.stop();
+      }
       process.exit(0);
     };
     process.once('SIGINT', () => void close('SIGINT'));
@@ -33,7 +40,9 @@ async function main(): Promise<void> {
 
     await app.listen(config.port, config.host);
     const shown = config.host === '0.0.0.0' ? 'localhost' : config.host;
-    logger.log(`Retain is up: dashboard http://${shown}:${config.port}/  API http://${shown}:${config.port}/api/docs`);
+    logger.log(
+      `Retain is up: dashboard http://${shown}:${config.port}/  API http://${shown}:${config.port}/api/docs`,
+    );
   } catch (error) {
     await database.stop();
     throw error;
@@ -41,7 +50,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError) {
+  if (error instanceof ConfigError || error instanceof StartupError) {
     console.error(error.message);
   } else {
     console.error('Retain failed to start:', error instanceof Error ? (error.stack ?? error.message) : error);

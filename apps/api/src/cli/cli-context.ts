@@ -1,3 +1,4 @@
+import { StartupError } from '../common/errors/startup.error.js';
 import { ConfigError, loadConfig, type AppConfig } from '../config/config.js';
 import { openDatabaseServer, type DatabaseServer } from '../database/database-server.js';
 
@@ -22,7 +23,21 @@ export async function withCliContext(work: (ctx: CliContext) => Promise<void>): 
     }
     throw error;
   }
-  const database = await openDatabaseServer(config, say);
+  let database: DatabaseServer;
+  try {
+    database = await openDatabaseServer(config, say);
+  } catch (error) {
+    if (!(error instanceof StartupError)) throw error;
+    say(error.message);
+    process.exitCode = 1;
+    return;
+  }
+  const interrupt = (signal: NodeJS.Signals): void => {
+    say(`${signal}: stopping`);
+    void database.stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
   try {
     await work({ config, database });
   } finally {

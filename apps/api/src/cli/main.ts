@@ -11,17 +11,27 @@ import { HealthService } from '../health/health.service.js';
 import { productVersion } from '../runtime.js';
 import { say, withCliContext, type CliContext } from './cli-context.js';
 
-const positiveInt = (name: string) => (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a whole number above 0`);
-  return n;
-};
+const positiveInt =
+  (name: string) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0)
+      throw new InvalidArgumentError(`${name} must be a whole number above 0`);
+    return n;
+  };
 
 /** Boots the Nest application context (no HTTP server) against an up-to-date schema. */
-async function withApp<T>(ctx: CliContext, work: (app: Awaited<ReturnType<typeof NestFactory.createApplicationContext>>) => Promise<T>): Promise<T> {
+async function withApp<T>(
+  ctx: CliContext,
+  work: (app: Awaited<ReturnType<typeof NestFactory.createApplicationContext>>) => Promise<T>,
+): Promise<T> {
   await prepareDatabase(ctx.database.url);
   const app = await NestFactory.createApplicationContext(
-    AppModule.register(ctx.config, { version: productVersion(), databaseUrl: ctx.database.url, embeddedDatabase: ctx.database.embedded }),
+    AppModule.register(ctx.config, {
+      version: productVersion(),
+      databaseUrl: ctx.database.url,
+      embeddedDatabase: ctx.database.embedded,
+    }),
     { logger: ['error', 'warn'] },
   );
   try {
@@ -31,7 +41,10 @@ async function withApp<T>(ctx: CliContext, work: (app: Awaited<ReturnType<typeof
   }
 }
 
-async function withDataSource(ctx: CliContext, work: (ds: ReturnType<typeof createDataSource>) => Promise<void>): Promise<void> {
+async function withDataSource(
+  ctx: CliContext,
+  work: (ds: ReturnType<typeof createDataSource>) => Promise<void>,
+): Promise<void> {
   const dataSource = createDataSource(ctx.database.url);
   await dataSource.initialize();
   try {

@@ -13,8 +13,13 @@ const port = z.coerce
   .min(1, 'expected a port between 1 and 65535')
   .max(65535, 'expected a port between 1 and 65535');
 
-const positiveInt = z.coerce.number({ error: 'expected a number' }).int('expected a whole number').positive('expected a number above 0');
-const nonNegative = z.coerce.number({ error: 'expected a number' }).nonnegative('expected a number of 0 or more');
+const positiveInt = z.coerce
+  .number({ error: 'expected a number' })
+  .int('expected a whole number')
+  .positive('expected a number above 0');
+const nonNegative = z.coerce
+  .number({ error: 'expected a number' })
+  .nonnegative('expected a number of 0 or more');
 
 const cronExpression = z.string().refine(
   (value) => {

@@ -4,7 +4,9 @@ export const COPY_NULL = '\\N';
 
 export function copyText(value: string | null | undefined): string {
   if (value === null || value === undefined) return COPY_NULL;
-  return value.replace(/[\\\n\r\t]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t'));
+  return value.replace(/[\\\n\r\t]/g, (c) =>
+    c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t',
+  );
 }
 
 export function copyNumber(value: number | null | undefined): string {

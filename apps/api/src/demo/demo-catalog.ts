@@ -44,11 +44,24 @@ export const KB_ARTICLES = [
 export const KB_PAGE = 'Help Center Article';
 export const GUIDE_EVENTS = ['guide_opened', 'checklist_viewed'] as const;
 
-export const UPSELL_EVENTS = { limit: 'plan_limit_reached', seat: 'seat_added', addon: 'addon_page_viewed' } as const;
+export const UPSELL_EVENTS = {
+  limit: 'plan_limit_reached',
+  seat: 'seat_added',
+  addon: 'addon_page_viewed',
+} as const;
 export const ADDONS = ['advanced-automation', 'sso-security', 'data-warehouse-sync'] as const;
 
 export const REGIONS = { NA: 0.45, EMEA: 0.33, APAC: 0.15, LATAM: 0.07 } as const;
-export const INDUSTRIES = ['software', 'retail', 'finance', 'healthcare', 'education', 'manufacturing', 'media', 'logistics'] as const;
+export const INDUSTRIES = [
+  'software',
+  'retail',
+  'finance',
+  'healthcare',
+  'education',
+  'manufacturing',
+  'media',
+  'logistics',
+] as const;
 
 export const ACCOUNT_MANAGERS = [
   'ava.morgan@retain.example',
@@ -59,14 +72,96 @@ export const ACCOUNT_MANAGERS = [
   'farid.haddad@retain.example',
 ] as const;
 
-const NAME_HEADS = ['Acme', 'Blue', 'North', 'Bright', 'Cedar', 'Delta', 'Echo', 'Falcon', 'Granite', 'Harbor', 'Iris', 'Juniper', 'Kite', 'Lumen', 'Maple', 'Nova', 'Orbit', 'Pine', 'Quartz', 'River', 'Summit', 'Tidal', 'Umber', 'Vista', 'Willow', 'Zenith'];
-const NAME_TAILS = ['Analytics', 'Labs', 'Logistics', 'Health', 'Retail', 'Systems', 'Foods', 'Media', 'Capital', 'Works', 'Studio', 'Partners', 'Cloud', 'Robotics', 'Energy', 'Learning'];
+const NAME_HEADS = [
+  'Acme',
+  'Blue',
+  'North',
+  'Bright',
+  'Cedar',
+  'Delta',
+  'Echo',
+  'Falcon',
+  'Granite',
+  'Harbor',
+  'Iris',
+  'Juniper',
+  'Kite',
+  'Lumen',
+  'Maple',
+  'Nova',
+  'Orbit',
+  'Pine',
+  'Quartz',
+  'River',
+  'Summit',
+  'Tidal',
+  'Umber',
+  'Vista',
+  'Willow',
+  'Zenith',
+];
+const NAME_TAILS = [
+  'Analytics',
+  'Labs',
+  'Logistics',
+  'Health',
+  'Retail',
+  'Systems',
+  'Foods',
+  'Media',
+  'Capital',
+  'Works',
+  'Studio',
+  'Partners',
+  'Cloud',
+  'Robotics',
+  'Energy',
+  'Learning',
+];
 const SUFFIXES = ['Inc', 'Ltd', 'GmbH', 'LLC', 'Co', 'SA', 'BV', 'Pty'];
 export const companyName = (i: number): string =>
   `${NAME_HEADS[i % NAME_HEADS.length]} ${NAME_TAILS[Math.floor(i / NAME_HEADS.length) % NAME_TAILS.length]} ${SUFFIXES[Math.floor(i / (NAME_HEADS.length * NAME_TAILS.length)) % SUFFIXES.length]}`;
 
-export const FIRST_NAMES = ['Alex', 'Sam', 'Jordan', 'Taylor', 'Maria', 'Wei', 'Priya', 'Lucas', 'Noah', 'Olivia', 'Yuki', 'Omar', 'Sofia', 'Liam', 'Amara', 'Ivan', 'Lea', 'Mateo', 'Zara', 'Kofi'];
-export const LAST_NAMES = ['Smith', 'Garcia', 'Chen', 'Patel', 'Müller', 'Rossi', 'Kim', 'Silva', 'Novak', 'Dubois', 'Okoro', 'Tanaka', 'Larsen', 'Haddad', 'Cohen', 'Walsh'];
+export const FIRST_NAMES = [
+  'Alex',
+  'Sam',
+  'Jordan',
+  'Taylor',
+  'Maria',
+  'Wei',
+  'Priya',
+  'Lucas',
+  'Noah',
+  'Olivia',
+  'Yuki',
+  'Omar',
+  'Sofia',
+  'Liam',
+  'Amara',
+  'Ivan',
+  'Lea',
+  'Mateo',
+  'Zara',
+  'Kofi',
+];
+export const LAST_NAMES = [
+  'Smith',
+  'Garcia',
+  'Chen',
+  'Patel',
+  'Müller',
+  'Rossi',
+  'Kim',
+  'Silva',
+  'Novak',
+  'Dubois',
+  'Okoro',
+  'Tanaka',
+  'Larsen',
+  'Haddad',
+  'Cohen',
+  'Walsh',
+];
 export const CONTACT_ROLES = { admin: 0.15, manager: 0.25, analyst: 0.35, engineer: 0.25 } as const;
 
 export type TicketKind = 'how_to' | 'bug' | 'billing' | 'feature_request' | 'account';
@@ -80,9 +175,25 @@ export const TICKET_SUBJECTS: Record<TicketKind, readonly string[]> = {
     'How do I change my password?',
     'How do I schedule an export?',
   ],
-  bug: ['Dashboard does not load', 'Export fails with an error', 'Automation did not trigger', 'API returns 500', 'Charts show wrong totals'],
-  billing: ['Question about my invoice', 'Charged twice this month', 'Update billing address', 'Switch to annual billing'],
-  feature_request: ['Please add dark mode', 'Request: more chart types', 'Can we get SSO on our plan?', 'Feature idea: Slack alerts'],
+  bug: [
+    'Dashboard does not load',
+    'Export fails with an error',
+    'Automation did not trigger',
+    'API returns 500',
+    'Charts show wrong totals',
+  ],
+  billing: [
+    'Question about my invoice',
+    'Charged twice this month',
+    'Update billing address',
+    'Switch to annual billing',
+  ],
+  feature_request: [
+    'Please add dark mode',
+    'Request: more chart types',
+    'Can we get SSO on our plan?',
+    'Feature idea: Slack alerts',
+  ],
   account: ['Remove a former employee', 'Transfer account ownership', 'Cannot log in', 'Need more seats'],
 };
 export const TICKET_TAGS: Record<TicketKind, string> = {

@@ -41,7 +41,9 @@ export class DemoDataTransaction {
   }
 
   async idsByExternalId(table: 'accounts' | 'contacts'): Promise<Map<string, number>> {
-    const result = await this.client.query<{ id: string; external_id: string }>(`SELECT id, external_id FROM ${table}`);
+    const result = await this.client.query<{ id: string; external_id: string }>(
+      `SELECT id, external_id FROM ${table}`,
+    );
     return new Map(result.rows.map((row) => [row.external_id, Number(row.id)]));
   }
 

@@ -41,13 +41,42 @@ export interface GenerateRequest {
 
 export class DatabaseNotEmptyError extends Error {
   constructor() {
-    super('The database already has accounts, contacts, events or tickets; demo data is only loaded into an empty one (pass --reset to wipe it first).');
+    super(
+      'The database already has accounts, contacts, events or tickets; demo data is only loaded into an empty one (pass --reset to wipe it first).',
+    );
     this.name = 'DatabaseNotEmptyError';
   }
 }
 
-const EVENT_COLUMNS = ['message_id', 'account_id', 'contact_id', 'user_id', 'group_id', 'type', 'name', 'timestamp', 'received_at', 'properties'];
-const TICKET_COLUMNS = ['source', 'external_id', 'account_id', 'contact_id', 'channel', 'subject', 'priority', 'status', 'tags', 'created_at', 'first_response_at', 'solved_at', 'csat_score', 'csat_scale', 'csat_comment'];
+const EVENT_COLUMNS = [
+  'message_id',
+  'account_id',
+  'contact_id',
+  'user_id',
+  'group_id',
+  'type',
+  'name',
+  'timestamp',
+  'received_at',
+  'properties',
+];
+const TICKET_COLUMNS = [
+  'source',
+  'external_id',
+  'account_id',
+  'contact_id',
+  'channel',
+  'subject',
+  'priority',
+  'status',
+  'tags',
+  'created_at',
+  'first_response_at',
+  'solved_at',
+  'csat_score',
+  'csat_scale',
+  'csat_comment',
+];
 
 /** Generates the believable demo data set and loads it through COPY. */
 @Injectable()
@@ -87,7 +116,9 @@ export class DemoDataService {
     };
     const accounts = planAccounts(options);
     const scale = densityScale(accounts, options);
-    const expectedRows = Math.round(options.accounts * options.days * (options.eventsPerAccountDay + options.ticketsPerAccountDay));
+    const expectedRows = Math.round(
+      options.accounts * options.days * (options.eventsPerAccountDay + options.ticketsPerAccountDay),
+    );
     const progress = request.progress ?? createProgress('Demo data', (m) => this.logger.log(m), false);
 
     const counts = await this.repository.inTransaction(async (tx) => {
@@ -95,7 +126,9 @@ export class DemoDataService {
         if (!request.reset) throw new DatabaseNotEmptyError();
         await tx.truncateAll();
       }
-      this.logger.log(`Generating demo data: ${options.accounts} accounts over ${options.days} days (seed ${options.seed})`);
+      this.logger.log(
+        `Generating demo data: ${options.accounts} accounts over ${options.days} days (seed ${options.seed})`,
+      );
       progress.start(expectedRows);
       try {
         return await this.load(tx, accounts, options, scale, progress);
@@ -121,13 +154,38 @@ export class DemoDataService {
   ): Promise<Omit<DemoSummary, 'seconds' | 'groundTruthFile'>> {
     await tx.copy(
       'accounts',
-      ['external_id', 'name', 'plan', 'mrr', 'seats', 'employees', 'region', 'owner', 'created_at', 'churned_at', 'renewal_date', 'traits'],
+      [
+        'external_id',
+        'name',
+        'plan',
+        'mrr',
+        'seats',
+        'employees',
+        'region',
+        'owner',
+        'created_at',
+        'churned_at',
+        'renewal_date',
+        'traits',
+      ],
       accounts.map((a) =>
         copyRow([
-          copyText(a.externalId), copyText(a.name), copyText(a.plan), copyNumber(a.mrr), copyNumber(a.seats),
-          copyNumber(a.employees), copyText(a.region), copyText(a.owner), copyTime(a.createdAt),
-          copyTime(churnedAt(a, options)), copyText(a.renewalDate),
-          copyJson({ industry: a.industry, contract: a.contract, annual_contract_value: a.contract === 'annual' ? a.mrr * 12 : null }),
+          copyText(a.externalId),
+          copyText(a.name),
+          copyText(a.plan),
+          copyNumber(a.mrr),
+          copyNumber(a.seats),
+          copyNumber(a.employees),
+          copyText(a.region),
+          copyText(a.owner),
+          copyTime(a.createdAt),
+          copyTime(churnedAt(a, options)),
+          copyText(a.renewalDate),
+          copyJson({
+            industry: a.industry,
+            contract: a.contract,
+            annual_contract_value: a.contract === 'annual' ? a.mrr * 12 : null,
+          }),
         ]),
       ),
     );
@@ -141,7 +199,14 @@ export class DemoDataService {
         for (const a of accounts) {
           for (const c of a.contacts) {
             contacts++;
-            yield copyRow([copyText(c.externalId), String(accountIds.get(a.externalId)), copyText(c.email), copyText(c.name), copyJson({ role: c.role }), copyTime(a.createdAt)]);
+            yield copyRow([
+              copyText(c.externalId),
+              String(accountIds.get(a.externalId)),
+              copyText(c.email),
+              copyText(c.name),
+              copyJson({ role: c.role }),
+              copyTime(a.createdAt),
+            ]);
           }
         }
       })(),
@@ -150,39 +215,65 @@ export class DemoDataService {
 
     let done = 0;
     let events = 0;
-    await tx.copy('events', EVENT_COLUMNS, (function* () {
-      for (const a of accounts) {
-        const accountId = String(accountIds.get(a.externalId));
-        for (const e of accountEvents(a, options, scale.events)) {
-          const contact = a.contacts[e.contactIndex]!;
-          events++;
-          yield copyRow([
-            copyText(e.messageId), accountId, String(contactIds.get(contact.externalId)), copyText(contact.externalId),
-            copyText(a.externalId), e.type, copyText(e.name), copyTime(e.timestamp),
-            copyTime(new Date(e.timestamp.getTime() + 1500)), copyJson(e.properties),
-          ]);
+    await tx.copy(
+      'events',
+      EVENT_COLUMNS,
+      (function* () {
+        for (const a of accounts) {
+          const accountId = String(accountIds.get(a.externalId));
+          for (const e of accountEvents(a, options, scale.events)) {
+            const contact = a.contacts[e.contactIndex]!;
+            events++;
+            yield copyRow([
+              copyText(e.messageId),
+              accountId,
+              String(contactIds.get(contact.externalId)),
+              copyText(contact.externalId),
+              copyText(a.externalId),
+              e.type,
+              copyText(e.name),
+              copyTime(e.timestamp),
+              copyTime(new Date(e.timestamp.getTime() + 1500)),
+              copyJson(e.properties),
+            ]);
+          }
+          progress.update(done + events);
         }
-        progress.update(done + events);
-      }
-    })());
+      })(),
+    );
     done += events;
 
     let tickets = 0;
-    await tx.copy('tickets', TICKET_COLUMNS, (function* () {
-      for (const a of accounts) {
-        const accountId = String(accountIds.get(a.externalId));
-        for (const t of accountTickets(a, options, scale.tickets)) {
-          tickets++;
-          yield copyRow([
-            'demo', copyText(t.externalId), accountId, String(contactIds.get(a.contacts[t.contactIndex]!.externalId)),
-            t.channel, copyText(t.subject), copyText(t.priority), copyText(t.status), copyTextArray(t.tags),
-            copyTime(t.createdAt), copyTime(t.firstResponseAt), copyTime(t.solvedAt), copyNumber(t.csatScore),
-            copyText(t.csatScale), copyText(t.csatComment),
-          ]);
+    await tx.copy(
+      'tickets',
+      TICKET_COLUMNS,
+      (function* () {
+        for (const a of accounts) {
+          const accountId = String(accountIds.get(a.externalId));
+          for (const t of accountTickets(a, options, scale.tickets)) {
+            tickets++;
+            yield copyRow([
+              'demo',
+              copyText(t.externalId),
+              accountId,
+              String(contactIds.get(a.contacts[t.contactIndex]!.externalId)),
+              t.channel,
+              copyText(t.subject),
+              copyText(t.priority),
+              copyText(t.status),
+              copyTextArray(t.tags),
+              copyTime(t.createdAt),
+              copyTime(t.firstResponseAt),
+              copyTime(t.solvedAt),
+              copyNumber(t.csatScore),
+              copyText(t.csatScale),
+              copyText(t.csatComment),
+            ]);
+          }
+          progress.update(done + tickets);
         }
-        progress.update(done + tickets);
-      }
-    })());
+      })(),
+    );
 
     await tx.analyze();
     return { accounts: accounts.length, contacts, events, tickets };

@@ -168,11 +168,14 @@ function planAccount(o: DemoOptions, index: number): DemoAccount {
     else graduatedOnDay = null;
   }
   const proficiencyAtEnd: Proficiency = expertFromDay === null ? 'novice' : 'expert';
-  const expertShare = expertFromDay === null ? 0 : expertFromDay === -Infinity ? 1 : 1 - expertFromDay / o.days;
+  const expertShare =
+    expertFromDay === null ? 0 : expertFromDay === -Infinity ? 1 : 1 - expertFromDay / o.days;
 
   const engagement = Math.min(1.6, Math.max(0.15, r.logNormal(0.9, 0.45)));
   const upsellReady = r.chance(tier === 'smb' ? 0.12 : 0.18);
-  const seatUtilisation = upsellReady ? r.uniform(0.92, 1) : Math.min(0.9, Math.max(0.2, r.normal(0.6, 0.18)));
+  const seatUtilisation = upsellReady
+    ? r.uniform(0.92, 1)
+    : Math.min(0.9, Math.max(0.2, r.normal(0.6, 0.18)));
   const supportPenalty = r.chance(0.18) ? r.uniform(2.5, 6) : r.logNormal(1, 0.25);
   const unresolvedShare = r.chance(0.15) ? r.uniform(0.25, 0.5) : r.uniform(0.02, 0.1);
   const onboardingCompleted = r.chance(expertFromDay !== null ? 0.95 : tenureAtEnd < 30 ? 0.35 : 0.65);
@@ -319,7 +322,14 @@ export function* accountEvents(account: DemoAccount, o: DemoOptions, scale: numb
   for (let s = 0; s < steps; s++) {
     if (s > 0) at += (expertPace ? r.uniform(0.05, 1.5) : r.uniform(0.5, 6)) * DAY_MS;
     if (at >= o.end.getTime()) break;
-    yield { messageId: id(), contactIndex: 0, type: 'track', name: ONBOARDING_STEPS[s]!, timestamp: new Date(at), properties: { step: s + 1 } };
+    yield {
+      messageId: id(),
+      contactIndex: 0,
+      type: 'track',
+      name: ONBOARDING_STEPS[s]!,
+      timestamp: new Date(at),
+      properties: { step: s + 1 },
+    };
   }
 
   const perUserEvents = account.eventWeight > 0 ? (account.eventWeight * scale) / sumActivity(account, o) : 0;
@@ -334,20 +344,63 @@ export function* accountEvents(account: DemoAccount, o: DemoOptions, scale: numb
       const kind = r.weighted(expert ? EXPERT_MIX : NOVICE_MIX);
       const contactIndex = anyContact();
       if (kind === 'kb') {
-        yield { messageId: id(), contactIndex, type: 'page', name: KB_PAGE, timestamp, properties: { article: r.pick(KB_ARTICLES) } };
+        yield {
+          messageId: id(),
+          contactIndex,
+          type: 'page',
+          name: KB_PAGE,
+          timestamp,
+          properties: { article: r.pick(KB_ARTICLES) },
+        };
       } else if (kind === 'guide') {
-        yield { messageId: id(), contactIndex, type: 'track', name: r.pick(GUIDE_EVENTS), timestamp, properties: {} };
+        yield {
+          messageId: id(),
+          contactIndex,
+          type: 'track',
+          name: r.pick(GUIDE_EVENTS),
+          timestamp,
+          properties: {},
+        };
       } else if (kind === 'advanced') {
-        yield { messageId: id(), contactIndex, type: 'track', name: r.pick(ADVANCED_FEATURES), timestamp, properties: {} };
+        yield {
+          messageId: id(),
+          contactIndex,
+          type: 'track',
+          name: r.pick(ADVANCED_FEATURES),
+          timestamp,
+          properties: {},
+        };
       } else {
-        yield { messageId: id(), contactIndex, type: 'track', name: r.pick(BASIC_FEATURES), timestamp, properties: {} };
+        yield {
+          messageId: id(),
+          contactIndex,
+          type: 'track',
+          name: r.pick(BASIC_FEATURES),
+          timestamp,
+          properties: {},
+        };
       }
     }
     // Upsell moments: accounts at their seat limit keep hitting it.
     if (account.upsellReady && r.chance(0.2 * level)) {
       const timestamp = new Date(dayStart + timeOfDay(r) * 1000);
-      yield { messageId: id(), contactIndex: 0, type: 'track', name: UPSELL_EVENTS.limit, timestamp, properties: { limit: r.pick(['seats', 'seats', 'api_calls', 'storage']) } };
-      if (r.chance(0.3)) yield { messageId: id(), contactIndex: 0, type: 'track', name: UPSELL_EVENTS.addon, timestamp, properties: { addon: r.pick(ADDONS) } };
+      yield {
+        messageId: id(),
+        contactIndex: 0,
+        type: 'track',
+        name: UPSELL_EVENTS.limit,
+        timestamp,
+        properties: { limit: r.pick(['seats', 'seats', 'api_calls', 'storage']) },
+      };
+      if (r.chance(0.3))
+        yield {
+          messageId: id(),
+          contactIndex: 0,
+          type: 'track',
+          name: UPSELL_EVENTS.addon,
+          timestamp,
+          properties: { addon: r.pick(ADDONS) },
+        };
     }
   }
 }
@@ -357,13 +410,23 @@ const EXPERT_MIX = { basic: 0.57, kb: 0.03, guide: 0.01, advanced: 0.39 } as con
 
 // ---------------------------------------------------------------- tickets
 
-const CHANNEL_MEDIAN_MINUTES: Record<Channel, number> = { phone: 1.5, chat: 3, social: 60, email: 180, web: 300 };
+const CHANNEL_MEDIAN_MINUTES: Record<Channel, number> = {
+  phone: 1.5,
+  chat: 3,
+  social: 60,
+  email: 180,
+  web: 300,
+};
 const NOVICE_CHANNELS = { chat: 0.45, email: 0.22, web: 0.2, phone: 0.1, social: 0.03 } as const;
 const EXPERT_CHANNELS = { email: 0.45, web: 0.3, chat: 0.18, phone: 0.04, social: 0.03 } as const;
 const NOVICE_KINDS = { how_to: 0.6, bug: 0.15, billing: 0.1, feature_request: 0.05, account: 0.1 } as const;
 const EXPERT_KINDS = { how_to: 0.12, bug: 0.4, billing: 0.12, feature_request: 0.26, account: 0.1 } as const;
 
-export function* accountTickets(account: DemoAccount, o: DemoOptions, scale: number): Generator<DemoTicketRow> {
+export function* accountTickets(
+  account: DemoAccount,
+  o: DemoOptions,
+  scale: number,
+): Generator<DemoTicketRow> {
   const r = new Random(o.seed, account.index, 3);
   const start = windowStart(o);
   const end = o.end.getTime();
@@ -379,7 +442,11 @@ export function* accountTickets(account: DemoAccount, o: DemoOptions, scale: num
       const createdMs = start + day * DAY_MS + timeOfDay(r) * 1000;
       const kind = r.weighted<TicketKind>(expert ? EXPERT_KINDS : NOVICE_KINDS);
       const channel = r.weighted<Channel>(
-        account.tier === 'enterprise' && r.chance(0.25) ? { phone: 1 } as Record<Channel, number> : expert ? EXPERT_CHANNELS : NOVICE_CHANNELS,
+        account.tier === 'enterprise' && r.chance(0.25)
+          ? ({ phone: 1 } as Record<Channel, number>)
+          : expert
+            ? EXPERT_CHANNELS
+            : NOVICE_CHANNELS,
       );
       const priority = r.weighted({ low: 0.2, normal: 0.55, high: 0.2, urgent: 0.05 });
       const priorityFactor = priority === 'urgent' ? 0.4 : priority === 'high' ? 0.7 : 1;
@@ -401,7 +468,16 @@ export function* accountTickets(account: DemoAccount, o: DemoOptions, scale: num
         const slowness = Math.log(responseMinutes / median);
         const satisfied = r.chance(sigmoid(2.0 - 0.9 * slowness - (solved ? 0 : 2.4)));
         csatScale = r.chance(0.2) ? 'good_bad' : 'five_point';
-        csatScore = csatScale === 'good_bad' ? (satisfied ? 1 : 0) : satisfied ? (r.chance(0.6) ? 5 : 4) : r.pick([1, 2, 3, 3]);
+        csatScore =
+          csatScale === 'good_bad'
+            ? satisfied
+              ? 1
+              : 0
+            : satisfied
+              ? r.chance(0.6)
+                ? 5
+                : 4
+              : r.pick([1, 2, 3, 3]);
         if (r.chance(0.5)) {
           csatComment = satisfied
             ? r.pick(POSITIVE_COMMENTS)

@@ -23,7 +23,8 @@ export const GROUND_TRUTH_COLUMNS = [
  */
 export function groundTruthCsv(accounts: DemoAccount[], options: DemoOptions): string {
   const start = options.end.getTime() - options.days * DAY_MS;
-  const day = (d: number | null): string => (d === null ? '' : new Date(start + d * DAY_MS).toISOString().slice(0, 10));
+  const day = (d: number | null): string =>
+    d === null ? '' : new Date(start + d * DAY_MS).toISOString().slice(0, 10);
   const lines = accounts.map((a) => {
     const churned = churnedAt(a, options);
     const future = a.churnDay !== null && a.churnDay > options.days ? a.churnDay : null;

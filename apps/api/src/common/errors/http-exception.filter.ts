@@ -8,8 +8,10 @@ import { ERROR_STATUS, ErrorCode, codeForStatus } from './error-code.js';
 function isDatabaseUnavailable(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;
   if (typeof code !== 'string') return false;
-  return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '53300'].includes(code)
-    || code.startsWith('08');
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '53300'].includes(code) ||
+    code.startsWith('08')
+  );
 }
 
 /** Maps every error to one body shape; unknown errors are logged with context and never leak. */
@@ -40,7 +42,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
         typeof payload === 'string'
           ? payload
           : Array.isArray((payload as { message?: unknown }).message)
-            ? ((payload as { message: string[] }).message).join('; ')
+            ? (payload as { message: string[] }).message.join('; ')
             : String((payload as { message?: unknown }).message ?? exception.message);
       return { status, body: { error: { code: codeForStatus(status), message } } };
     }
@@ -48,7 +50,12 @@ export class AllExceptionsFilter implements ExceptionFilter {
       this.logger.warn(`${request.method} ${request.url}: database unavailable (${String(exception)})`);
       return {
         status: ERROR_STATUS[ErrorCode.DatabaseUnavailable],
-        body: { error: { code: ErrorCode.DatabaseUnavailable, message: 'The database is unavailable; retry shortly' } },
+        body: {
+          error: {
+            code: ErrorCode.DatabaseUnavailable,
+            message: 'The database is unavailable; retry shortly',
+          },
+        },
       };
     }
     this.logger.error(

@@ -7,10 +7,18 @@ export interface Progress {
   stop(): void;
 }
 
-export function createProgress(label: string, log: (message: string) => void, interactive = process.stderr.isTTY): Progress {
+export function createProgress(
+  label: string,
+  log: (message: string) => void,
+  interactive = process.stderr.isTTY,
+): Progress {
   if (interactive) {
     const bar = new cliProgress.SingleBar(
-      { format: `${label} [{bar}] {percentage}% | {value}/{total} | ETA {eta_formatted}`, hideCursor: true, stream: process.stderr },
+      {
+        format: `${label} [{bar}] {percentage}% | {value}/{total} | ETA {eta_formatted}`,
+        hideCursor: true,
+        stream: process.stderr,
+      },
       cliProgress.Presets.shades_classic,
     );
     return {
@@ -30,7 +38,9 @@ export function createProgress(label: string, log: (message: string) => void, in
     update: (done) => {
       const share = done / total;
       if (share >= nextReport && share < 1) {
-        log(`${label}: ${Math.floor(share * 100)}% (${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')})`);
+        log(
+          `${label}: ${Math.floor(share * 100)}% (${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')})`,
+        );
         nextReport = Math.floor(share * 10) / 10 + 0.1;
       }
     },
@@ -39,4 +49,8 @@ export function createProgress(label: string, log: (message: string) => void, in
 }
 
 /** A progress sink that reports nothing (tests, nested jobs). */
-export const silentProgress: Progress = { start: () => undefined, update: () => undefined, stop: () => undefined };
+export const silentProgress: Progress = {
+  start: () => undefined,
+  update: () => undefined,
+  stop: () => undefined,
+};

@@ -21,7 +21,11 @@ type Fetch = typeof fetch;
  * requests are tracked as dependencies; every response is parsed with its shared zod schema.
  */
 export function createApiClient(fetcher: Fetch = fetch, base = '') {
-  async function get<S extends z.ZodType>(path: string, schema: S, okStatuses: number[] = []): Promise<z.infer<S>> {
+  async function get<S extends z.ZodType>(
+    path: string,
+    schema: S,
+    okStatuses: number[] = [],
+  ): Promise<z.infer<S>> {
     const response = await fetcher(`${base}${path}`, { headers: { accept: 'application/json' } });
     const body: unknown = await response.json().catch(() => null);
     if (!response.ok && !okStatuses.includes(response.status)) {
