@@ -1,7 +1,7 @@
 import type { ValueTransformer } from 'typeorm';
 
 /**
- * numeric money comes back from pg as a string; it is read as a number of dollars (14 digits,
+ * Numeric money comes back from pg as a string; it is read as a number of dollars (14 digits,
  * well inside a double's exact range). bigint ids stay strings, as TypeORM reads them.
  */
 export const numericTransformer: ValueTransformer = {
