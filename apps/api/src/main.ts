@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createApp } from './app.factory.js';
 import { StartupError } from './common/errors/startup.error.js';
 import { ConfigError, loadConfig } from './config/config.js';
@@ -12,31 +13,35 @@ async function main(): Promise<void> {
   const logger = new Logger('Retain');
   const config = loadConfig();
   const database = await openDatabaseServer(config, (message) => logger.log(message));
+  let app: NestExpressApplication | undefined;
+
+  // Installed before migrations and demo seeding, so Ctrl+C during a first start still stops the
+  // embedded PostgreSQL (an interrupted seed rolls back with its connection).
+  let closing = false;
+  const close = async (signal: string): Promise<void> => {
+    if (closing) return;
+    closing = true;
+    logger.log(`${signal}: shutting down`);
+    try {
+      await app?.close();
+    } finally {
+      await database.stop();
+    }
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void close('SIGINT'));
+  process.once('SIGTERM', () => void close('SIGTERM'));
+
   try {
     const migrations = await prepareDatabase(database.url);
     if (migrations.length > 0) logger.log(`Applied migrations: ${migrations.join(', ')}`);
 
-    const app = await createApp(config, {
+    app = await createApp(config, {
       version: productVersion(),
       databaseUrl: database.url,
       embeddedDatabase: database.embedded,
     });
     if (config.demo.enabled) await app.get(DemoDataService).seedIfEmpty();
-
-    let closing = false;
-    const close = async (signal: string): Promise<void> => {
-      if (closing) return;
-      closing = true;
-      logger.log(`${signal}: shutting down`);
-      try {
-        await app.close();
-      } finally {
-        await database.stop();
-      }
-      process.exit(0);
-    };
-    process.once('SIGINT', () => void close('SIGINT'));
-    process.once('SIGTERM', () => void close('SIGTERM'));
 
     await app.listen(config.port, config.host);
     const shown = config.host === '0.0.0.0' ? 'localhost' : config.host;
@@ -44,6 +49,7 @@ async function main(): Promise<void> {
       `Retain is up: dashboard http://${shown}:${config.port}/  API http://${shown}:${config.port}/api/docs`,
     );
   } catch (error) {
+    if (closing) return;
     await database.stop();
     throw error;
   }

@@ -61,6 +61,8 @@ export class DemoDataRepository {
    */
   async inTransaction<T>(work: (tx: DemoDataTransaction) => Promise<T>): Promise<T> {
     const client = new pg.Client({ connectionString: this.databaseUrl, application_name: 'retain-demo' });
+    // A lost connection rejects the running query; without a listener it would also crash the process.
+    client.on('error', () => undefined);
     await client.connect();
     try {
       await client.query('BEGIN');
