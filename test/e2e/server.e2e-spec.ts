@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ErrorBodySchema, HealthResponseSchema } from '@retain/contracts';
+import { MIGRATIONS } from '../../apps/api/src/database/data-source.js';
 import { createApiClient } from '../../apps/web/src/lib/api/client.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { freePort, runRetain, waitUntilUp, type RetainProcess } from '../support/retain-process.js';
@@ -33,7 +34,7 @@ describe('Retain server on a PostgreSQL named by DATABASE_URL', () => {
   });
 
   it('migrated and filled the empty database with the demo data it was asked for', async () => {
-    expect(await count(db, 'migrations')).toBe(1);
+    expect(await count(db, 'migrations')).toBe(MIGRATIONS.length);
     expect(await count(db, 'accounts')).toBe(40);
     expect(await count(db, 'events')).toBeGreaterThan(40 * 20 * 3);
     expect(await count(db, 'tickets')).toBeGreaterThan(0);
@@ -86,7 +87,7 @@ describe('Retain server on a PostgreSQL named by DATABASE_URL', () => {
     await waitUntilUp(retain);
     expect(retain.output()).toContain('demo data not loaded');
     expect(await fingerprint()).toBe(before);
-    expect(await count(db, 'migrations')).toBe(1);
+    expect(await count(db, 'migrations')).toBe(MIGRATIONS.length);
   });
 });
 
@@ -96,7 +97,7 @@ describe('Retain server start-up rules', () => {
     const retain = runRetain({ DATABASE_URL: db.url, DEMO_DATA: undefined, ...DEMO }, await freePort());
     try {
       await waitUntilUp(retain);
-      expect(await count(db, 'migrations')).toBe(1);
+      expect(await count(db, 'migrations')).toBe(MIGRATIONS.length);
       expect(await count(db, 'accounts')).toBe(0);
       expect(await count(db, 'events')).toBe(0);
     } finally {

@@ -3,12 +3,16 @@ import path from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import type { NextFunction, Request, Response } from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import { AppModule } from './app.module.js';
 import { REPO_ROOT, type AppConfig } from './config/config.js';
 import type { Runtime } from './runtime.js';
 
 export const WEB_BUILD_DIR = path.join(REPO_ROOT, 'apps/web/build');
+
+/** Routes that read their body as a stream themselves: ingest, ticket posts and file imports. */
+const RAW_BODY_PATHS = /^\/(v1\/|api\/tickets$|api\/imports(\/|$))/;
+const JSON_BODY_LIMIT = '1mb';
 
 /** Paths the dashboard must never shadow. */
 const API_PATHS = /^\/(api|v1)(\/|$)/;
@@ -18,7 +22,13 @@ export async function createApp(config: AppConfig, runtime: Runtime): Promise<Ne
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, runtime), {
     logger: config.logLevels,
     bufferLogs: false,
+    // Body parsing is ours: /v1 and file uploads read raw bytes (any Content-Type, gzip, own limits).
+    bodyParser: false,
   });
+  const json = express.json({ limit: JSON_BODY_LIMIT });
+  app.use((req: Request, res: Response, next: NextFunction) =>
+    RAW_BODY_PATHS.test(req.path) ? next() : json(req, res, next),
+  );
   app.setGlobalPrefix('api', { exclude: ['v1/{*path}'] });
   app.disable('x-powered-by');
 

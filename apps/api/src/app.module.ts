@@ -10,6 +10,9 @@ import { dataSourceOptions } from './database/data-source.js';
 import { DemoModule } from './demo/demo.module.js';
 import { DuckDbModule } from './duckdb/duckdb.module.js';
 import { HealthModule } from './health/health.module.js';
+import { PgPoolModule } from './database/pg-pool.module.js';
+import { IngestModule } from './ingest/ingest.module.js';
+import { SourcesModule } from './sources/sources.module.js';
 import { RUNTIME, type Runtime } from './runtime.js';
 
 @Module({})
@@ -22,8 +25,11 @@ export class AppModule {
         TypeOrmModule.forRoot(dataSourceOptions(runtime.databaseUrl)),
         ScheduleModule.forRoot(),
         DuckDbModule,
+        PgPoolModule,
         HealthModule,
         DemoModule,
+        SourcesModule,
+        IngestModule,
       ],
       providers: [
         { provide: RUNTIME, useValue: runtime },

@@ -9,6 +9,7 @@ import { prepareDatabase } from '../database/prepare-database.js';
 import { DatabaseNotEmptyError, DemoDataService } from '../demo/demo-data.service.js';
 import { HealthService } from '../health/health.service.js';
 import { productVersion } from '../runtime.js';
+import { SourcesService } from '../sources/sources.service.js';
 import { say, withCliContext, type CliContext } from './cli-context.js';
 
 const positiveInt =
@@ -120,6 +121,47 @@ program
           say(error.message);
           process.exitCode = 1;
         }
+      }),
+    ),
+  );
+
+program
+  .command('source:create')
+  .argument('<name>', 'what sends the events, e.g. "web app"')
+  .description('Create a source; prints its write key alone on the last line (shown only once)')
+  .action((name: string) =>
+    withCliContext((ctx) =>
+      withApp(ctx, async (app) => {
+        const source = await app.get(SourcesService).create(name);
+        say(`Created source ${source.id} "${source.name}". Keep the write key below; it is not shown again.`);
+        process.stdout.write(`${source.writeKey}\n`);
+      }),
+    ),
+  );
+
+program
+  .command('source:list')
+  .description('List sources and their key prefixes')
+  .action(() =>
+    withCliContext((ctx) =>
+      withApp(ctx, async (app) => {
+        for (const s of await app.get(SourcesService).list())
+          process.stdout.write(
+            `${s.id}\t${s.name}\t${s.writeKeyPrefix}…\t${s.revokedAt ? `revoked ${s.revokedAt}` : 'active'}\n`,
+          );
+      }),
+    ),
+  );
+
+program
+  .command('source:revoke')
+  .argument('<id>', 'source id (see source:list)', positiveInt('id'))
+  .description('Revoke a source’s write key')
+  .action((id: number) =>
+    withCliContext((ctx) =>
+      withApp(ctx, async (app) => {
+        const source = await app.get(SourcesService).revoke(id);
+        say(`Revoked source ${source.id} "${source.name}".`);
       }),
     ),
   );

@@ -53,6 +53,8 @@ export const envSchema = z.object({
   TIER_ENTERPRISE_MIN_MRR: nonNegative.default(5000),
   TIER_MIDMARKET_MIN_MRR: nonNegative.default(500),
   TIER_ENTERPRISE_MIN_SEATS: positiveInt.default(250),
+  INGEST_CONCURRENCY: positiveInt.max(64, 'expected at most 64').default(8),
+  INGEST_QUEUE_LIMIT: positiveInt.default(64),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
 });
 

@@ -21,6 +21,8 @@ export interface AppConfig {
   };
   embeddedPostgres: { port: number; dir: string };
   analytics: { cron: string };
+  /** Requests writing at once, and how many may wait before the next gets 429. */
+  ingest: { concurrency: number; queueLimit: number };
   tiers: { enterpriseMinMrr: number; midMarketMinMrr: number; enterpriseMinSeats: number };
   logLevels: LogLevel[];
 }
@@ -71,6 +73,7 @@ function toAppConfig(env: Env): AppConfig {
     },
     embeddedPostgres: { port: env.EMBEDDED_PG_PORT, dir: path.join(dataDir, 'pg') },
     analytics: { cron: env.ANALYTICS_CRON },
+    ingest: { concurrency: env.INGEST_CONCURRENCY, queueLimit: env.INGEST_QUEUE_LIMIT },
     tiers: {
       enterpriseMinMrr: env.TIER_ENTERPRISE_MIN_MRR,
       midMarketMinMrr: env.TIER_MIDMARKET_MIN_MRR,

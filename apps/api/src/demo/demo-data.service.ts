@@ -64,7 +64,9 @@ const TICKET_COLUMNS = [
   'source',
   'external_id',
   'account_id',
+  'account_external_id',
   'contact_id',
+  'contact_external_id',
   'channel',
   'subject',
   'priority',
@@ -194,7 +196,7 @@ export class DemoDataService {
     let contacts = 0;
     await tx.copy(
       'contacts',
-      ['external_id', 'account_id', 'email', 'name', 'traits', 'created_at'],
+      ['external_id', 'account_id', 'account_external_id', 'email', 'name', 'traits', 'created_at'],
       (function* () {
         for (const a of accounts) {
           for (const c of a.contacts) {
@@ -202,6 +204,7 @@ export class DemoDataService {
             yield copyRow([
               copyText(c.externalId),
               String(accountIds.get(a.externalId)),
+              copyText(a.externalId),
               copyText(c.email),
               copyText(c.name),
               copyJson({ role: c.role }),
@@ -256,7 +259,9 @@ export class DemoDataService {
               'demo',
               copyText(t.externalId),
               accountId,
+              copyText(a.externalId),
               String(contactIds.get(a.contacts[t.contactIndex]!.externalId)),
+              copyText(a.contacts[t.contactIndex]!.externalId),
               t.channel,
               copyText(t.subject),
               copyText(t.priority),

@@ -25,6 +25,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const response = http.getResponse<Response>();
     const { status, body } = this.toBody(exception, request);
     if (status === ERROR_STATUS[ErrorCode.DatabaseUnavailable]) response.setHeader('Retry-After', '5');
+    if (status === ERROR_STATUS[ErrorCode.TooManyRequests]) response.setHeader('Retry-After', '1');
     response.status(status).json(body);
   }
 
