@@ -11,7 +11,9 @@ import { DemoModule } from './demo/demo.module.js';
 import { DuckDbModule } from './duckdb/duckdb.module.js';
 import { HealthModule } from './health/health.module.js';
 import { PgPoolModule } from './database/pg-pool.module.js';
+import { ImportsModule } from './imports/imports.module.js';
 import { IngestModule } from './ingest/ingest.module.js';
+import { RejectedItemsModule } from './rejected-items/rejected-items.module.js';
 import { SourcesModule } from './sources/sources.module.js';
 import { RUNTIME, type Runtime } from './runtime.js';
 
@@ -30,6 +32,8 @@ export class AppModule {
         DemoModule,
         SourcesModule,
         IngestModule,
+        ImportsModule,
+        RejectedItemsModule,
       ],
       providers: [
         { provide: RUNTIME, useValue: runtime },

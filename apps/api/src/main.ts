@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from './config/config.js';
 import { openDatabaseServer } from './database/database-server.js';
 import { prepareDatabase } from './database/prepare-database.js';
 import { DemoDataService } from './demo/demo-data.service.js';
+import { ImportsService } from './imports/imports.service.js';
 import { productVersion } from './runtime.js';
 
 async function main(): Promise<void> {
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
     if (config.demo.enabled) await app.get(DemoDataService).seedIfEmpty();
 
     await app.listen(config.port, config.host);
+    await app.get(ImportsService).resumeUnfinished();
     const shown = config.host === '0.0.0.0' ? 'localhost' : config.host;
     logger.log(
       `Retain is up: dashboard http://${shown}:${config.port}/  API http://${shown}:${config.port}/api/docs`,

@@ -2,3 +2,4 @@ export * from './errors.js';
 export * from './health.js';
 export * from './ingest.js';
 export * from './sources.js';
+export * from './imports.js';

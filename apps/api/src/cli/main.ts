@@ -8,8 +8,12 @@ import { pendingAndApplied, revertLastMigration, runMigrations } from '../databa
 import { prepareDatabase } from '../database/prepare-database.js';
 import { DatabaseNotEmptyError, DemoDataService } from '../demo/demo-data.service.js';
 import { HealthService } from '../health/health.service.js';
+import { RejectedItemsRepository } from '../rejected-items/rejected-items.repository.js';
 import { productVersion } from '../runtime.js';
 import { SourcesService } from '../sources/sources.service.js';
+import { ImportFileError, parseMappingOption } from '../imports/csv-reader.js';
+import { ImportsService, type ImportOptions } from '../imports/imports.service.js';
+import type { Import, ImportFormat, ImportKind } from '@retain/contracts';
 import { say, withCliContext, type CliContext } from './cli-context.js';
 
 const positiveInt =
@@ -165,6 +169,101 @@ program
       }),
     ),
   );
+
+interface ImportCliOptions {
+  format?: string;
+  source?: string;
+  map?: string[];
+  mapping?: string;
+}
+
+function summarize(result: Import): void {
+  say(
+    `${result.fileName}: ${result.status}. read ${result.received}, inserted ${result.inserted}, updated ${result.updated}, ` +
+      `duplicates ${result.duplicates}, pending ${result.pending}, rejected ${result.rejected}`,
+  );
+}
+
+function importCommand(kind: ImportKind, formats: readonly ImportFormat[], description: string): void {
+  const command = program
+    .command(`import:${kind}`)
+    .argument('<file>', 'the file to import')
+    .description(description)
+    .option(
+      '--map <column=header...>',
+      'use a header of the file for a column, e.g. --map external_id="Account ID"',
+    )
+    .option('--mapping <json>', 'the column mapping as JSON, e.g. {"external_id":"Account ID"}');
+  if (formats.length > 1)
+    command.option('--format <format>', `one of ${formats.join(', ')} (default: from the file name)`);
+  if (kind === 'tickets')
+    command.option(
+      '--source <name>',
+      'the system the tickets come from; tickets are unique per source and id',
+    );
+  command.action((file: string, opts: ImportCliOptions) =>
+    withCliContext((ctx) =>
+      withApp(ctx, async (app) => {
+        const options: ImportOptions = {
+          kind,
+          format: pickFormat(file, opts.format, formats),
+          source: opts.source,
+          mapping: { ...parseMappingOption(opts.mapping), ...parseMappingOption(opts.map) },
+        };
+        const imports = app.get(ImportsService);
+        const result = await imports.importFile(file, options, createProgress(`Importing ${kind}`, say));
+        if (result.status === 'failed') {
+          say(`Import ${result.id} failed: ${result.error}`);
+          process.exitCode = 1;
+          return;
+        }
+        const rejected = await app.get(RejectedItemsRepository).list({ importId: result.id, limit: 20 });
+        for (const r of rejected.reverse())
+          say(
+            `  rejected ${r.line ? `line ${r.line}` : `item ${r.index}`}${r.itemId ? ` (${r.itemId})` : ''}: ${r.message}`,
+          );
+        if (result.rejected > rejected.length)
+          say(
+            `  ... and ${result.rejected - rejected.length} more: GET /api/rejected-items?importId=${result.id}`,
+          );
+        summarize(result);
+        process.stdout.write(`${JSON.stringify(result)}\n`);
+      }),
+    ).catch((error: unknown) => {
+      if (!(error instanceof ImportFileError)) throw error;
+      say(`Error: ${error.message}`);
+      process.exitCode = 1;
+    }),
+  );
+}
+
+function pickFormat(file: string, given: string | undefined, formats: readonly ImportFormat[]): ImportFormat {
+  if (given) {
+    if (!(formats as readonly string[]).includes(given))
+      throw new ImportFileError(`--format must be one of ${formats.join(', ')}`);
+    return given as ImportFormat;
+  }
+  const lower = file.toLowerCase();
+  if (lower.endsWith('.ndjson') || lower.endsWith('.jsonl')) return 'ndjson';
+  if (lower.endsWith('.json') && formats.includes('zendesk')) return 'zendesk';
+  return 'csv';
+}
+
+importCommand(
+  'accounts',
+  ['csv', 'ndjson'],
+  'Import accounts from CSV (external_id, name, plan, mrr, ...; other columns become traits)',
+);
+importCommand(
+  'contacts',
+  ['csv', 'ndjson'],
+  'Import contacts from CSV (external_id, account_external_id, email, name, ...)',
+);
+importCommand(
+  'tickets',
+  ['csv', 'ndjson', 'json', 'zendesk'],
+  'Import tickets from CSV, NDJSON, a JSON array, or Zendesk API JSON (tickets, incremental export, ticket_metrics, satisfaction_ratings)',
+);
 
 program
   .command('health')

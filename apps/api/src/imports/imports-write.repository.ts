@@ -1,0 +1,332 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type pg from 'pg';
+import { PG_POOL, inTransaction } from '../database/pg-pool.module.js';
+import { linkDangling } from '../ingest/ingest.repository.js';
+import { insertRejectedItems, type RejectedItemRow } from '../rejected-items/rejected-items.sql.js';
+import type { AccountRecord, ContactRecord, TicketRecord, TicketUpdate } from './import-records.js';
+
+export interface WriteCounts {
+  inserted: number;
+  updated: number;
+  pending: number;
+}
+
+/** Account columns a file may carry; a column the file lacks is left as stored. */
+export const ACCOUNT_FIELDS = {
+  name: { field: 'name', type: 'text' },
+  plan: { field: 'plan', type: 'text' },
+  mrr: { field: 'mrr', type: 'numeric' },
+  seats: { field: 'seats', type: 'int' },
+  employees: { field: 'employees', type: 'int' },
+  region: { field: 'region', type: 'text' },
+  owner: { field: 'owner', type: 'text' },
+  created_at: { field: 'createdAt', type: 'timestamptz' },
+  churned_at: { field: 'churnedAt', type: 'timestamptz' },
+  renewal_date: { field: 'renewalDate', type: 'date' },
+} as const satisfies Record<string, { field: keyof AccountRecord; type: string }>;
+export type AccountField = keyof typeof ACCOUNT_FIELDS;
+
+export const CONTACT_FIELDS = {
+  email: { field: 'email', type: 'text' },
+  name: { field: 'name', type: 'text' },
+  account_external_id: { field: 'accountExternalId', type: 'text' },
+} as const satisfies Record<string, { field: keyof ContactRecord; type: string }>;
+export type ContactField = keyof typeof CONTACT_FIELDS;
+
+const param = (value: unknown): unknown =>
+  value instanceof Date ? value.toISOString() : value === undefined ? null : value;
+
+/** Latest row per external id wins within one write; `dropped` counts the earlier copies. */
+function lastPerKey<T>(rows: readonly T[], key: (row: T) => string): { rows: T[]; dropped: number } {
+  const map = new Map<string, T>();
+  for (const row of rows) {
+    const k = key(row);
+    map.delete(k);
+    map.set(k, row);
+  }
+  return {
+    rows: [...map.values()].sort((a, b) => (key(a) < key(b) ? -1 : 1)),
+    dropped: rows.length - map.size,
+  };
+}
+
+/**
+ * Bulk writes of imported accounts, contacts and tickets: one transaction per batch, set-based
+ * statements over unnest() arrays, rejected rows stored in the same commit.
+ */
+@Injectable()
+export class ImportsWriteRepository {
+  constructor(@Inject(PG_POOL) private readonly pool: pg.Pool) {}
+
+  async writeAccounts(
+    records: AccountRecord[],
+    columns: readonly AccountField[],
+    rejected: RejectedItemRow[],
+  ): Promise<WriteCounts & { duplicates: number }> {
+    const { rows, dropped } = lastPerKey(records, (r) => r.externalId);
+    const present = columns.filter((c) => c !== 'name');
+    const cols = ['name', ...present] as AccountField[];
+    const params = [
+      rows.map((r) => r.externalId),
+      ...cols.map((c) => rows.map((r) => param(r[ACCOUNT_FIELDS[c].field]))),
+      rows.map((r) => JSON.stringify(r.traits)),
+    ];
+    const source = `unnest($1::text[], ${cols.map((c, i) => `$${i + 2}::${ACCOUNT_FIELDS[c].type}[]`).join(', ')},
+                           $${cols.length + 2}::text[]) AS r(external_id, ${cols.join(', ')}, traits)`;
+    return inTransaction(this.pool, async (client) => {
+      const inserted = await client.query<{ external_id: string }>(
+        `INSERT INTO accounts (external_id, ${cols.filter((c) => c !== 'created_at').join(', ')}, created_at, traits)
+         SELECT r.external_id, ${cols
+           .filter((c) => c !== 'created_at')
+           .map((c) => `r.${c}`)
+           .join(', ')},
+                ${cols.includes('created_at') ? 'COALESCE(r.created_at, now())' : 'now()'}, r.traits::jsonb
+         FROM ${source}
+         ON CONFLICT (external_id) DO NOTHING
+         RETURNING external_id`,
+        params,
+      );
+      const fresh = inserted.rows.map((r) => r.external_id);
+      const updated = await client.query(
+        `UPDATE accounts t SET ${cols
+          .map((c) =>
+            c === 'created_at' ? `created_at = COALESCE(r.created_at, t.created_at)` : `${c} = r.${c}`,
+          )
+          .join(', ')}, traits = t.traits || r.traits::jsonb
+         FROM ${source}
+         WHERE t.external_id = r.external_id AND NOT (r.external_id = ANY($${cols.length + 3}::text[]))`,
+        [...params, fresh],
+      );
+      await linkDangling(
+        client,
+        rows.map((r) => r.externalId),
+        [],
+      );
+      await insertRejectedItems(client, rejected);
+      return { inserted: fresh.length, updated: updated.rowCount ?? 0, pending: 0, duplicates: dropped };
+    });
+  }
+
+  async writeContacts(
+    records: ContactRecord[],
+    columns: readonly ContactField[],
+    rejected: RejectedItemRow[],
+  ): Promise<WriteCounts & { duplicates: number }> {
+    const { rows, dropped } = lastPerKey(records, (r) => r.externalId);
+    const cols = [...columns];
+    const params = [
+      rows.map((r) => r.externalId),
+      ...cols.map((c) => rows.map((r) => param(r[CONTACT_FIELDS[c].field]))),
+      rows.map((r) => JSON.stringify(r.traits)),
+    ];
+    const colList = cols.length ? `, ${cols.join(', ')}` : '';
+    const source = `unnest($1::text[], ${cols.map((c, i) => `$${i + 2}::text[], `).join('')}$${cols.length + 2}::text[])
+                    AS r(external_id${colList}, traits)`;
+    const linksAccount = cols.includes('account_external_id');
+    return inTransaction(this.pool, async (client) => {
+      const inserted = await client.query<{ external_id: string }>(
+        `INSERT INTO contacts (external_id${colList}, traits${linksAccount ? ', account_id' : ''})
+         SELECT r.external_id${cols.map((c) => `, r.${c}`).join('')}, r.traits::jsonb${linksAccount ? ', a.id' : ''}
+         FROM ${source}
+         ${linksAccount ? 'LEFT JOIN accounts a ON a.external_id = r.account_external_id' : ''}
+         ON CONFLICT (external_id) DO NOTHING
+         RETURNING external_id`,
+        params,
+      );
+      const fresh = inserted.rows.map((r) => r.external_id);
+      const sets = [...cols.map((c) => `${c} = r.${c}`), 'traits = t.traits || r.traits::jsonb'];
+      if (linksAccount)
+        sets.push(`account_id = (SELECT a.id FROM accounts a WHERE a.external_id = r.account_external_id)`);
+      const updated = await client.query(
+        `UPDATE contacts t SET ${sets.join(', ')}
+         FROM ${source}
+         WHERE t.external_id = r.external_id AND NOT (r.external_id = ANY($${cols.length + 3}::text[]))`,
+        [...params, fresh],
+      );
+      await linkDangling(
+        client,
+        [],
+        rows.map((r) => r.externalId),
+      );
+      await insertRejectedItems(client, rejected);
+      return { inserted: fresh.length, updated: updated.rowCount ?? 0, pending: 0, duplicates: dropped };
+    });
+  }
+
+  /**
+   * Upserts tickets by (source, external id). A value missing from the new row keeps the stored
+   * one, so a ticket seen again with a first reply or a rating gains it and loses nothing.
+   */
+  async writeTickets(
+    source: string,
+    records: TicketRecord[],
+    rejected: RejectedItemRow[],
+  ): Promise<WriteCounts & { duplicates: number }> {
+    const { rows, dropped } = lastPerKey(records, (r) => r.externalId);
+    return inTransaction(this.pool, async (client) => {
+      const result = await client.query<{ inserted: boolean }>(
+        `INSERT INTO tickets AS t (source, external_id, account_external_id, contact_external_id, account_id, contact_id,
+                                   channel, channel_detail, subject, priority, status, tags, created_at,
+                                   first_response_at, first_response_minutes, first_response_business_minutes,
+                                   solved_at, csat_score, csat_scale, csat_comment, csat_rated_at)
+         SELECT $1, r.external_id, r.account_external_id, r.contact_external_id, COALESCE(a.id, c.account_id), c.id,
+                r.channel, r.channel_detail, r.subject, r.priority, r.status, COALESCE(r.tags::text[], '{}'), r.created_at,
+                COALESCE(r.first_response_at, r.created_at + r.frm * interval '1 minute'), r.frm, r.frbm,
+                r.solved_at, r.csat_score, r.csat_scale, r.csat_comment, r.csat_rated_at
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+                     $10::text[], $11::timestamptz[], $12::timestamptz[], $13::float8[], $14::float8[],
+                     $15::timestamptz[], $16::smallint[], $17::text[], $18::text[], $19::timestamptz[])
+           AS r(external_id, account_external_id, contact_external_id, channel, channel_detail, subject, priority,
+                status, tags, created_at, first_response_at, frm, frbm, solved_at, csat_score, csat_scale,
+                csat_comment, csat_rated_at)
+         LEFT JOIN accounts a ON a.external_id = r.account_external_id
+         LEFT JOIN contacts c ON c.external_id = r.contact_external_id
+         ON CONFLICT (source, external_id) DO UPDATE SET
+           ${[
+             'account_external_id',
+             'contact_external_id',
+             'account_id',
+             'contact_id',
+             'channel_detail',
+             'subject',
+             'priority',
+             'first_response_at',
+             'first_response_minutes',
+             'first_response_business_minutes',
+             'solved_at',
+             'csat_comment',
+             'csat_rated_at',
+           ]
+             .map((c) => `${c} = COALESCE(EXCLUDED.${c}, t.${c})`)
+             .join(',\n           ')},
+           channel = EXCLUDED.channel,
+           status = EXCLUDED.status,
+           created_at = EXCLUDED.created_at,
+           tags = CASE WHEN cardinality(EXCLUDED.tags) > 0 THEN EXCLUDED.tags ELSE t.tags END,
+           csat_score = CASE WHEN EXCLUDED.csat_scale IS NULL THEN t.csat_score ELSE EXCLUDED.csat_score END,
+           csat_scale = COALESCE(EXCLUDED.csat_scale, t.csat_scale)
+         RETURNING (xmax = 0) AS inserted`,
+        [
+          source,
+          rows.map((r) => r.externalId),
+          rows.map((r) => r.accountExternalId ?? null),
+          rows.map((r) => r.contactExternalId ?? null),
+          rows.map((r) => r.channel),
+          rows.map((r) => r.channelDetail ?? null),
+          rows.map((r) => r.subject ?? null),
+          rows.map((r) => r.priority ?? null),
+          rows.map((r) => r.status),
+          rows.map((r) => (r.tags?.length ? toPgTextArray(r.tags) : null)),
+          rows.map((r) => r.createdAt.toISOString()),
+          rows.map((r) => param(r.firstResponseAt)),
+          rows.map((r) => r.firstResponseMinutes ?? null),
+          rows.map((r) => r.firstResponseBusinessMinutes ?? null),
+          rows.map((r) => param(r.solvedAt)),
+          rows.map((r) => r.csatScore ?? null),
+          rows.map((r) => r.csatScale ?? null),
+          rows.map((r) => r.csatComment ?? null),
+          rows.map((r) => param(r.csatRatedAt)),
+        ],
+      );
+      const inserted = result.rows.filter((r) => r.inserted).length;
+      await applyPendingUpdates(
+        client,
+        source,
+        rows.map((r) => r.externalId),
+      );
+      await insertRejectedItems(client, rejected);
+      return { inserted, updated: result.rows.length - inserted, pending: 0, duplicates: dropped };
+    });
+  }
+
+  /** How many of these ticket facts still wait for their ticket. */
+  async countPending(source: string, externalIds: readonly string[]): Promise<number> {
+    if (externalIds.length === 0) return 0;
+    const { rows } = await this.pool.query<{ n: string }>(
+      `SELECT count(*) AS n FROM pending_ticket_updates WHERE source = $1 AND external_id = ANY($2::text[])`,
+      [source, externalIds],
+    );
+    return Number(rows[0]!.n);
+  }
+
+  /**
+   * Ticket metrics and ratings: kept in pending_ticket_updates, then applied to the tickets that
+   * exist. What has no ticket yet stays pending; it never creates a ticket.
+   */
+  async writeTicketUpdates(
+    source: string,
+    updates: TicketUpdate[],
+    rejected: RejectedItemRow[],
+  ): Promise<WriteCounts & { duplicates: number }> {
+    const { rows, dropped } = lastPerKey(updates, (r) => r.externalId);
+    return inTransaction(this.pool, async (client) => {
+      await client.query(
+        `INSERT INTO pending_ticket_updates AS p (source, external_id, first_response_minutes,
+                first_response_business_minutes, solved_at, csat_score, csat_scale, csat_comment, csat_rated_at)
+         SELECT $1, * FROM unnest($2::text[], $3::float8[], $4::float8[], $5::timestamptz[], $6::smallint[],
+                                  $7::text[], $8::text[], $9::timestamptz[])
+         ON CONFLICT (source, external_id) DO UPDATE SET
+           first_response_minutes = COALESCE(EXCLUDED.first_response_minutes, p.first_response_minutes),
+           first_response_business_minutes = COALESCE(EXCLUDED.first_response_business_minutes, p.first_response_business_minutes),
+           solved_at = COALESCE(EXCLUDED.solved_at, p.solved_at),
+           csat_score = CASE WHEN EXCLUDED.csat_scale IS NULL THEN p.csat_score ELSE EXCLUDED.csat_score END,
+           csat_scale = COALESCE(EXCLUDED.csat_scale, p.csat_scale),
+           csat_comment = CASE WHEN EXCLUDED.csat_scale IS NULL THEN p.csat_comment ELSE EXCLUDED.csat_comment END,
+           csat_rated_at = COALESCE(EXCLUDED.csat_rated_at, p.csat_rated_at),
+           received_at = now()`,
+        [
+          source,
+          rows.map((r) => r.externalId),
+          rows.map((r) => r.firstResponseMinutes ?? null),
+          rows.map((r) => r.firstResponseBusinessMinutes ?? null),
+          rows.map((r) => param(r.solvedAt)),
+          rows.map((r) => r.csatScore ?? null),
+          rows.map((r) => r.csatScale ?? null),
+          rows.map((r) => r.csatComment ?? null),
+          rows.map((r) => param(r.csatRatedAt)),
+        ],
+      );
+      const applied = await applyPendingUpdates(
+        client,
+        source,
+        rows.map((r) => r.externalId),
+      );
+      await insertRejectedItems(client, rejected);
+      return { inserted: 0, updated: applied, pending: rows.length - applied, duplicates: dropped };
+    });
+  }
+}
+
+/** A text[] literal for a parameter of type text[] inside an array of arrays (unnest wants one per row). */
+function toPgTextArray(values: readonly string[]): string {
+  return `{${values.map((v) => `"${v.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(',')}}`;
+}
+
+/** Moves pending metrics and ratings onto their tickets; returns how many tickets were updated. */
+export async function applyPendingUpdates(
+  client: pg.ClientBase,
+  source: string,
+  externalIds: readonly string[],
+): Promise<number> {
+  const result = await client.query(
+    `WITH applied AS (
+       DELETE FROM pending_ticket_updates p USING tickets t
+       WHERE p.source = $1 AND p.external_id = ANY($2::text[]) AND t.source = p.source AND t.external_id = p.external_id
+       RETURNING p.*
+     )
+     UPDATE tickets t SET
+       -- The vendor's own first-response figure wins over one derived from timestamps.
+       first_response_minutes = COALESCE(a.first_response_minutes, t.first_response_minutes),
+       first_response_business_minutes = COALESCE(a.first_response_business_minutes, t.first_response_business_minutes),
+       first_response_at = COALESCE(t.first_response_at, t.created_at + a.first_response_minutes * interval '1 minute'),
+       solved_at = COALESCE(a.solved_at, t.solved_at),
+       csat_score = CASE WHEN a.csat_scale IS NULL THEN t.csat_score ELSE a.csat_score END,
+       csat_scale = COALESCE(a.csat_scale, t.csat_scale),
+       csat_comment = CASE WHEN a.csat_scale IS NULL THEN t.csat_comment ELSE a.csat_comment END,
+       csat_rated_at = COALESCE(a.csat_rated_at, t.csat_rated_at)
+     FROM applied a
+     WHERE t.source = a.source AND t.external_id = a.external_id`,
+    [source, externalIds],
+  );
+  return result.rowCount ?? 0;
+}
