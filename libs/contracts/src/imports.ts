@@ -23,7 +23,12 @@ export const ImportCountsSchema = z.object({
   received: z.number().int().describe('Rows or items read'),
   inserted: z.number().int().describe('New rows'),
   updated: z.number().int().describe('Rows that existed (same external id) and were updated'),
-  duplicates: z.number().int().describe('Rows repeated later in the same input; the last one wins'),
+  duplicates: z
+    .number()
+    .int()
+    .describe(
+      'Rows about the same record as a later row of the same input: merged into it, the later values winning',
+    ),
   pending: z
     .number()
     .int()

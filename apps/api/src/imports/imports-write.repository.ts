@@ -258,7 +258,7 @@ export class ImportsWriteRepository {
     updates: TicketUpdate[],
     rejected: RejectedItemRow[],
   ): Promise<WriteCounts & { duplicates: number }> {
-    const { rows, dropped } = lastPerKey(updates, (r) => r.externalId);
+    const { rows, dropped } = mergePerKey(updates);
     return inTransaction(this.pool, async (client) => {
       await client.query(
         `INSERT INTO pending_ticket_updates AS p (source, external_id, first_response_minutes,
@@ -295,6 +295,19 @@ export class ImportsWriteRepository {
       return { inserted: 0, updated: applied, pending: rows.length - applied, duplicates: dropped };
     });
   }
+}
+
+/** Facts about one ticket from several items (its metrics, its rating) merge; later values win. */
+function mergePerKey(updates: readonly TicketUpdate[]): { rows: TicketUpdate[]; dropped: number } {
+  const map = new Map<string, TicketUpdate>();
+  for (const update of updates) {
+    const defined = Object.fromEntries(Object.entries(update).filter(([, v]) => v !== undefined));
+    map.set(update.externalId, { ...map.get(update.externalId), ...defined } as TicketUpdate);
+  }
+  return {
+    rows: [...map.values()].sort((a, b) => (a.externalId < b.externalId ? -1 : 1)),
+    dropped: updates.length - map.size,
+  };
 }
 
 /** A text[] literal for a parameter of type text[] inside an array of arrays (unnest wants one per row). */
