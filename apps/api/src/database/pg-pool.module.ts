@@ -20,6 +20,11 @@ export async function inTransaction<T>(
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect();
     let broken = false;
+    // A connection lost mid-transaction emits 'error' on the client; unheard, it would end the process.
+    const onError = (): void => {
+      broken = true;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await work(client);
@@ -30,6 +35,7 @@ export async function inTransaction<T>(
       if (attempt < 3 && isRetryable(error)) continue;
       throw error;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }

@@ -1,17 +1,19 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ItemError, ItemErrorCode } from '@retain/contracts';
+import { RowFieldError, parseTimestamp } from '../imports/record-parsers.js';
 
 /** Per-item limit on the serialized message, as Segment's tracking API has. */
 export const MAX_ITEM_BYTES = 32 * 1024;
 /** Clock skew tolerated for timestamps in the future. */
 const FUTURE_SLACK_MS = 24 * 3600 * 1000;
-const MIN_TIME = Date.UTC(1970, 0, 1);
 const MAX_ID_LENGTH = 255;
 const MAX_NAME_LENGTH = 512;
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$/i;
-/** JSON escapes PostgreSQL's jsonb refuses: NUL and unpaired UTF-16 surrogates. */
-const JSONB_UNSAFE =
-  /\\u0000|\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f])|(?<!\\ud[89ab][0-9a-f]{2})\\ud[c-f][0-9a-f]{2}/i;
+/**
+ * JSON escapes PostgreSQL's jsonb refuses: NUL, and the unpaired UTF-16 surrogates JSON.stringify
+ * escapes (it writes valid pairs as characters). A real escape follows an odd run of backslashes;
+ * "\\u0000" in JSON is an escaped backslash and the text "u0000", which is fine.
+ */
+const JSONB_UNSAFE = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
 
 export type EventType = 'track' | 'page' | 'screen';
 export type MessageType = EventType | 'identify' | 'group' | 'alias';
@@ -126,20 +128,20 @@ function text(value: unknown, field: string, max = MAX_NAME_LENGTH): string | nu
   return value;
 }
 
-function timestamp(value: unknown, receivedAt: Date): string {
+function timestamp(value: unknown, receivedAt: Date, field = 'timestamp'): string {
   if (value === undefined || value === null) return receivedAt.toISOString();
-  const ok = typeof value === 'string' && ISO_DATE.test(value.trim());
-  const time = ok ? Date.parse((value as string).trim()) : NaN;
-  if (!Number.isFinite(time)) {
-    throw new ItemProblem(
-      'INVALID_TIMESTAMP',
-      `timestamp: ${JSON.stringify(value)} is not an ISO 8601 date-time (e.g. 2026-03-01T10:00:00.000Z)`,
-    );
+  let time: number;
+  try {
+    // The same strict reading as file imports: 2026-02-30 is an error, not 2 March.
+    time = parseTimestamp(value, field).getTime();
+  } catch (error) {
+    if (!(error instanceof RowFieldError)) throw error;
+    throw new ItemProblem('INVALID_TIMESTAMP', error.message);
   }
-  if (time < MIN_TIME || time > receivedAt.getTime() + FUTURE_SLACK_MS) {
+  if (time > receivedAt.getTime() + FUTURE_SLACK_MS) {
     throw new ItemProblem(
       'INVALID_TIMESTAMP',
-      `timestamp: ${JSON.stringify(value)} is before 1970 or more than a day ahead`,
+      `${field}: ${JSON.stringify(value)} is more than a day ahead of the server clock`,
     );
   }
   return new Date(time).toISOString();

@@ -71,6 +71,23 @@ describe('AllExceptionsFilter', () => {
     expect((sent.body as { error: { code: string } }).error.code).toBe('DATABASE_UNAVAILABLE');
   });
 
+  it.each(['Connection terminated unexpectedly', 'timeout exceeded when trying to connect'])(
+    'answers 503 to node-postgres errors without a code: %s',
+    (message) => {
+      const sent = run(new Error(message));
+      expect(sent.status).toBe(503);
+      expect(sent.headers['Retry-After']).toBe('5');
+    },
+  );
+
+  it('answers 429 with a short Retry-After when ingest is at capacity', () => {
+    const sent = run(
+      new AppException(ErrorCode.TooManyRequests, 'Ingest is at capacity; retry after a short pause'),
+    );
+    expect(sent.status).toBe(429);
+    expect(sent.headers['Retry-After']).toBe('1');
+  });
+
   it('hides the internals of unknown errors', () => {
     const logged = jest.spyOn(console, 'error').mockImplementation(() => undefined);
     const spy = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);

@@ -5,9 +5,13 @@ import { AppException } from './app.exception.js';
 import { ERROR_STATUS, ErrorCode, codeForStatus } from './error-code.js';
 
 /** PostgreSQL error classes and socket errors that mean "the database is not reachable now". */
+/** What node-postgres says, without a code, when a connection drops or cannot be had. */
+const LOST_CONNECTION =
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/;
+
 function isDatabaseUnavailable(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;
-  if (typeof code !== 'string') return false;
+  if (typeof code !== 'string') return error instanceof Error && LOST_CONNECTION.test(error.message);
   return (
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '53300'].includes(code) ||
     code.startsWith('08')
