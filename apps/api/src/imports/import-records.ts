@@ -40,7 +40,8 @@ export interface TicketRecord {
   channelDetail?: string | null;
   subject?: string | null;
   priority?: string | null;
-  status: string;
+  /** Absent: a new ticket is 'solved' when it has solved_at, else 'open'; a stored one keeps its status. */
+  status?: string;
   tags?: string[];
   createdAt: Date;
   firstResponseAt?: Date | null;

@@ -9,7 +9,6 @@ const at = (iso: string) => new Date(iso);
 const makeTicket = (over: Partial<TicketRecord> = {}): TicketRecord => ({
   externalId: 't1',
   channel: 'chat',
-  status: 'open',
   createdAt: at('2026-03-01T10:00:00Z'),
   ...over,
 });
@@ -36,13 +35,11 @@ describe('bulk writes of imported rows', () => {
         { externalId: 'a1', name: 'A', plan: 'pro', mrr: 100, traits: { industry: 'retail' } },
         { externalId: 'a1', name: 'A one', plan: 'team', mrr: 200, traits: { industry: 'retail', nps: 9 } },
       ],
-      ['name', 'plan', 'mrr'],
       [],
     );
     expect(first).toEqual({ inserted: 1, updated: 0, pending: 0, duplicates: 1 });
     const second = await writer.writeAccounts(
       [{ externalId: 'a1', name: 'A1', seats: 12, traits: { region_code: 'EU' } }],
-      ['name', 'seats'],
       [],
     );
     expect(second).toEqual({ inserted: 0, updated: 1, pending: 0, duplicates: 0 });
@@ -73,6 +70,8 @@ describe('bulk writes of imported rows', () => {
     );
     expect(answer).toEqual({ inserted: 0, updated: 1, pending: 0, duplicates: 0 });
     await writer.writeTickets('zd', [makeTicket({ status: 'solved' })], []);
+    // A row without a status keeps the stored one.
+    await writer.writeTickets('zd', [makeTicket({ tags: ['vip'] })], []);
     await writer.writeTickets('other', [makeTicket()], []);
     const rows = await db.query(
       `SELECT source, status, tags, first_response_minutes, csat_score, csat_scale, a.external_id AS account
@@ -91,7 +90,7 @@ describe('bulk writes of imported rows', () => {
       {
         source: 'zd',
         status: 'solved',
-        tags: ['billing'],
+        tags: ['vip'],
         first_response_minutes: 30,
         csat_score: 4,
         csat_scale: 'five_point',

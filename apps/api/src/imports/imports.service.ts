@@ -20,13 +20,7 @@ import type {
   TicketRecord,
   TicketUpdate,
 } from './import-records.js';
-import {
-  ImportsWriteRepository,
-  ACCOUNT_FIELDS,
-  CONTACT_FIELDS,
-  type AccountField,
-  type ContactField,
-} from './imports-write.repository.js';
+import { ImportsWriteRepository } from './imports-write.repository.js';
 import { ImportsRepository } from './imports.repository.js';
 import {
   ACCOUNT_COLUMNS,
@@ -320,17 +314,12 @@ export class ImportsService {
     }
 
     if (options.kind === 'accounts') {
-      let columns: AccountField[] | null = null;
       const sink = new RowSink<AccountRecord>(
-        (rows, rejected) => this.writer.writeAccounts(rows, columns ?? [], rejected),
+        (rows, rejected) => this.writer.writeAccounts(rows, rejected),
         'account',
         importId,
       );
       for await (const item of items) {
-        if (columns === null && 'values' in item && isRecord(item.values))
-          columns = (Object.keys(ACCOUNT_FIELDS) as AccountField[]).filter(
-            (c) => c in (item.values as object),
-          );
         await this.consume(item, sink, parseAccountRow);
         await report(counter.bytes, sink.counts);
       }
@@ -338,17 +327,12 @@ export class ImportsService {
       return sink.counts;
     }
     if (options.kind === 'contacts') {
-      let columns: ContactField[] | null = null;
       const sink = new RowSink<ContactRecord>(
-        (rows, rejected) => this.writer.writeContacts(rows, columns ?? [], rejected),
+        (rows, rejected) => this.writer.writeContacts(rows, rejected),
         'contact',
         importId,
       );
       for await (const item of items) {
-        if (columns === null && 'values' in item && isRecord(item.values))
-          columns = (Object.keys(CONTACT_FIELDS) as ContactField[]).filter(
-            (c) => c in (item.values as object),
-          );
         await this.consume(item, sink, parseContactRow);
         await report(counter.bytes, sink.counts);
       }

@@ -429,7 +429,6 @@ describe('parseTicketRow', () => {
         externalId: 't-1',
         channel: 'email',
         channelDetail: null,
-        status: 'open',
         createdAt: new Date('2026-03-01T10:00:00Z'),
       },
     });
@@ -437,9 +436,10 @@ describe('parseTicketRow', () => {
     expect(ticket({ channel: 'whatsapp' })).toMatchObject({ channel: 'social', channelDetail: 'whatsapp' });
   });
 
-  it('defaults the status from solved_at', () => {
-    expect(ticket({ solved_at: '2026-03-01T12:00:00Z' })).toMatchObject({ status: 'solved' });
-    expect(ticket({ solved_at: '', status: '' })).toMatchObject({ status: 'open', solvedAt: null });
+  it('leaves the status out when the row has none, so a stored status is kept', () => {
+    expect(ticket({ solved_at: '2026-03-01T12:00:00Z' })).not.toHaveProperty('status');
+    expect(ticket({ solved_at: '', status: '' })).toMatchObject({ solvedAt: null });
+    expect(ticket({ status: '' })).not.toHaveProperty('status');
   });
 
   it('reads tags from lists and text', () => {

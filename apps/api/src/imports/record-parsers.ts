@@ -539,7 +539,8 @@ export function parseTicketRow(values: Record<string, unknown>): RowResult<Ticke
       channelDetail,
       subject,
       priority,
-      status: statusText ? statusText.toLowerCase() : solvedAt ? 'solved' : 'open',
+      // Absent: a new ticket gets 'solved' or 'open' from solved_at; a stored one keeps its status.
+      ...(statusText ? { status: statusText.toLowerCase() } : {}),
       tags,
       createdAt,
       firstResponseAt,
