@@ -204,11 +204,11 @@ describe('readCsvRows', () => {
     it('names the missing columns and the columns found', async () => {
       expect(await fileError('id,title\n1,x\n')).toBe(
         'Missing required column(s): external_id, name. Columns found: id, title. ' +
-          'Map other headers with --map external_id=id (or the mapping option).',
+          'Map other headers with --map external_id="<header in your file>" (or the mapping option).',
       );
       expect(await fileError('external_id,title\n1,x\n')).toBe(
         'Missing required column(s): name. Columns found: external_id, title. ' +
-          'Map other headers with --map name=external_id (or the mapping option).',
+          'Map other headers with --map name="<header in your file>" (or the mapping option).',
       );
     });
 

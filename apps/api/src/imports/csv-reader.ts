@@ -333,7 +333,7 @@ function resolveHeader(cells: string[], options: CsvReadOptions): Header {
   if (missing.length > 0) {
     throw new ImportFileError(
       `Missing required column(s): ${missing.join(', ')}. Columns found: ${listed || '(none)'}. ` +
-        `Map other headers with --map ${missing[0]}=${found.find((cell) => cell !== '') ?? '<header>'} ` +
+        `Map other headers with --map ${missing[0]}="<header in your file>" ` +
         '(or the mapping option).',
     );
   }
