@@ -1,5 +1,5 @@
 import { Controller, Get, HttpCode, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import {
   ErrorBodySchema,
@@ -56,6 +56,7 @@ export class ImportsController {
       'Send NDJSON with Content-Type application/x-ndjson.',
   })
   @ApiQuery({ name: 'source', required: false, description: 'System the tickets come from (default api)' })
+  @ApiBody({ schema: { type: 'array', items: { type: 'object' } }, description: 'Tickets, or NDJSON text' })
   @ApiResponse({ status: 200, standardSchema: TicketsWriteResponseSchema })
   @ApiResponse({
     status: 413,
@@ -74,6 +75,7 @@ export class ImportsController {
       'The body is the file itself (gzip allowed). Query: format (csv, ndjson; tickets also json and zendesk), ' +
       'source (tickets), mapping (JSON {"external_id":"Account ID"} or repeated map=external_id=Account ID), fileName.',
   })
+  @ApiBody({ schema: { type: 'string', format: 'binary' }, description: 'The file itself' })
   @ApiResponse({ status: 202, standardSchema: ImportSchema })
   async upload(
     @Param('kind') kindParam: string,

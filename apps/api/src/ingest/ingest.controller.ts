@@ -1,11 +1,42 @@
 import { Controller, HttpCode, Post, Req, applyDecorators } from '@nestjs/common';
-import { ApiBasicAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBasicAuth, ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { ErrorBodySchema, IngestResponseSchema, type IngestResponse } from '@retain/contracts';
 import { IngestService } from './ingest.service.js';
 
-const IngestDocs = (summary: string) =>
+type SchemaObject = Extract<Parameters<typeof ApiBody>[0], { schema: unknown }>['schema'];
+
+/** A Segment message, as documented for the OpenAPI reader; the code checks each field itself. */
+const MESSAGE_SCHEMA: SchemaObject = {
+  type: 'object',
+  properties: {
+    type: { type: 'string', enum: ['track', 'page', 'screen', 'identify', 'group', 'alias'] },
+    messageId: { type: 'string', description: 'Unique per message; a repeat is a duplicate' },
+    userId: { type: 'string' },
+    anonymousId: { type: 'string' },
+    groupId: { type: 'string', description: 'group: the account' },
+    previousId: { type: 'string', description: 'alias: the earlier id' },
+    event: { type: 'string', description: 'track: the action' },
+    name: { type: 'string', description: 'page / screen name' },
+    timestamp: { type: 'string', format: 'date-time' },
+    properties: { type: 'object' },
+    traits: { type: 'object' },
+    context: { type: 'object', properties: { groupId: { type: 'string' } } },
+  },
+};
+const BATCH_SCHEMA: SchemaObject = {
+  type: 'object',
+  required: ['batch'],
+  properties: {
+    batch: { type: 'array', maxItems: 2500, items: MESSAGE_SCHEMA },
+    context: { type: 'object' },
+    writeKey: { type: 'string' },
+  },
+};
+
+const IngestDocs = (summary: string, batch = false) =>
   applyDecorators(
+    ApiBody({ schema: batch ? BATCH_SCHEMA : MESSAGE_SCHEMA }),
     ApiOperation({
       summary,
       description:
@@ -50,13 +81,13 @@ export class IngestController {
   constructor(private readonly ingest: IngestService) {}
 
   @Post('batch')
-  @IngestDocs('Send a batch of messages ({ batch: [...] })')
+  @IngestDocs('Send a batch of messages ({ batch: [...] })', true)
   batch(@Req() req: Request): Promise<IngestResponse> {
     return this.ingest.ingest(req, {});
   }
 
   @Post('import')
-  @IngestDocs('Send a batch of historical messages; a missing messageId is derived from the content')
+  @IngestDocs('Send a batch of historical messages; a missing messageId is derived from the content', true)
   import(@Req() req: Request): Promise<IngestResponse> {
     return this.ingest.ingest(req, { historical: true });
   }
