@@ -129,7 +129,7 @@ describe('parseMessage', () => {
       'oversize',
       { type: 'track', userId: 'u', event: 'e', properties: { p: 'x'.repeat(33_000) } },
       'ITEM_TOO_LARGE',
-      'item: 33 KB is over the 32 KB limit',
+      'properties: 33 KB is over the 32 KB limit',
     ],
   ])('refuses %s with %s', (_name, raw, code, message) => {
     const error = reject(raw);

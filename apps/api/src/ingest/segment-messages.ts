@@ -128,7 +128,15 @@ function text(value: unknown, field: string, max = MAX_NAME_LENGTH): string | nu
   return value;
 }
 
+const CANONICAL_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
 function timestamp(value: unknown, receivedAt: Date, field = 'timestamp'): string {
+  // SDKs send Date#toISOString(): when it reads back the same, it is a real instant; keep the string.
+  if (typeof value === 'string' && value.length === 24 && CANONICAL_ISO.test(value)) {
+    const time = Date.parse(value);
+    if (time <= receivedAt.getTime() + FUTURE_SLACK_MS && new Date(time).toISOString() === value && time >= 0)
+      return value;
+  }
   if (value === undefined || value === null) return receivedAt.toISOString();
   let time: number;
   try {
@@ -147,8 +155,20 @@ function timestamp(value: unknown, receivedAt: Date, field = 'timestamp'): strin
   return new Date(time).toISOString();
 }
 
+/**
+ * The JSON Retain stores for properties or traits. The 32 KB limit per message is counted on it:
+ * it is what a message costs to keep, and checking it needs no second serialization.
+ */
 function jsonText(value: Record<string, unknown>, field: string): string {
   const json = JSON.stringify(value);
+  if (json.length * 3 > MAX_ITEM_BYTES) {
+    const bytes = Buffer.byteLength(json);
+    if (bytes > MAX_ITEM_BYTES)
+      throw new ItemProblem(
+        'ITEM_TOO_LARGE',
+        `${field}: ${Math.ceil(bytes / 1024)} KB is over the ${MAX_ITEM_BYTES / 1024} KB limit per message`,
+      );
+  }
   if (JSONB_UNSAFE.test(json))
     throw new ItemProblem('INVALID_FIELD', `${field}: contains a NUL character or invalid Unicode`);
   return json;
@@ -166,17 +186,9 @@ export function parseMessage(
   options: ParseOptions,
 ): { message: Message; rejection?: undefined } | { message?: undefined; rejection: Rejection } {
   let messageId: string | null = null;
-  let payload = '';
   try {
-    payload = JSON.stringify(raw) ?? 'undefined';
     if (!isObject(raw)) throw new ItemProblem('INVALID_FIELD', 'item: must be a JSON object');
     messageId = identifier(raw.messageId, 'messageId');
-    if (Buffer.byteLength(payload) > MAX_ITEM_BYTES) {
-      throw new ItemProblem(
-        'ITEM_TOO_LARGE',
-        `item: ${Math.ceil(Buffer.byteLength(payload) / 1024)} KB is over the ${MAX_ITEM_BYTES / 1024} KB limit per message`,
-      );
-    }
     const type = options.type ?? raw.type;
     if (typeof type !== 'string' || !TYPES.has(type)) {
       throw new ItemProblem(
@@ -188,6 +200,7 @@ export function parseMessage(
     return { message: toMessage(raw, type as MessageType, id, index, options) };
   } catch (error) {
     if (!(error instanceof ItemProblem)) throw error;
+    const payload = JSON.stringify(raw) ?? 'undefined';
     return {
       rejection: { error: { index, messageId, code: error.code, message: error.message }, payload },
     };
@@ -205,14 +218,13 @@ function toMessage(
   const userId = identifier(item.userId, 'userId');
   const anonymousId = identifier(item.anonymousId, 'anonymousId');
   const at = timestamp(item.timestamp ?? item.originalTimestamp, options.receivedAt);
-  const base = { index, messageId, timestamp: at };
 
   switch (type) {
     case 'alias': {
       const previousId = identifier(item.previousId, 'previousId');
       if (!userId || !previousId)
         throw new ItemProblem('MISSING_IDENTITY', 'alias: needs both userId and previousId');
-      return { ...base, type, userId, previousId };
+      return { index, messageId, timestamp: at, type, userId, previousId };
     }
     case 'group': {
       const groupId = identifier(item.groupId, 'groupId');
@@ -221,7 +233,15 @@ function toMessage(
         throw new ItemProblem('MISSING_IDENTITY', 'userId or anonymousId: one is required');
       const traits = optionalObject(item, 'traits');
       jsonText(traits, 'traits');
-      return { ...base, type, groupId, userId, ...groupAccount(traits, options.receivedAt) };
+      return {
+        index,
+        messageId,
+        timestamp: at,
+        type,
+        groupId,
+        userId,
+        ...groupAccount(traits, options.receivedAt),
+      };
     }
     case 'identify': {
       if (!userId) {
@@ -240,7 +260,9 @@ function toMessage(
           ? traits.name
           : [traits.firstName, traits.lastName].filter((p) => typeof p === 'string' && p).join(' ') || null;
       return {
-        ...base,
+        index,
+        messageId,
+        timestamp: at,
         type,
         userId,
         groupId: identifier(context.groupId ?? traits.groupId ?? traits.company_id, 'context.groupId'),
@@ -273,7 +295,9 @@ function toMessage(
         'context.groupId',
       );
       return {
-        ...base,
+        index,
+        messageId,
+        timestamp: at,
         type,
         name,
         userId,
