@@ -76,7 +76,29 @@ function lastPerKey<T>(rows: readonly T[], key: (row: T) => string): { rows: T[]
  */
 @Injectable()
 export class ImportsWriteRepository {
+  /** Rows written per table since this process last analyzed it, and the table's size then. */
+  private readonly growth = new Map<string, { since: number; base: number }>();
+
   constructor(@Inject(PG_POOL) private readonly pool: pg.Pool) {}
+
+  /**
+   * Refreshes the planner's statistics while a large import grows a table (each doubling, from
+   * 20,000 rows). Without them, where autovacuum is off or slow, the upserts' joins turn into
+   * sequential scans. Measured here on 300,000 tickets: 24 s to insert and 40 s to update them
+   * without; 12.5 s for either with.
+   */
+  private async keepStatistics(table: 'accounts' | 'contacts' | 'tickets', written: number): Promise<void> {
+    const entry = this.growth.get(table) ?? { since: 0, base: 0 };
+    entry.since += written;
+    this.growth.set(table, entry);
+    if (entry.since < Math.max(20_000, entry.base)) return;
+    await this.pool.query(`ANALYZE ${table}`);
+    const { rows } = await this.pool.query<{ n: string }>(
+      `SELECT reltuples::bigint AS n FROM pg_class WHERE oid = $1::regclass`,
+      [table],
+    );
+    this.growth.set(table, { since: 0, base: Math.max(0, Number(rows[0]?.n ?? 0)) });
+  }
 
   /**
    * Upserts accounts by external id. Each row updates only the columns it has (a CSV has them all,
@@ -87,7 +109,7 @@ export class ImportsWriteRepository {
     rejected: RejectedItemRow[],
   ): Promise<WriteCounts & { duplicates: number }> {
     const { rows, dropped } = lastPerKey(records, (r) => r.externalId);
-    return inTransaction(this.pool, async (client) => {
+    const result = await inTransaction(this.pool, async (client) => {
       const counts = { inserted: 0, updated: 0, pending: 0, duplicates: dropped };
       for (const [columns, group] of bySignature(
         rows,
@@ -106,6 +128,8 @@ export class ImportsWriteRepository {
       await insertRejectedItems(client, rejected);
       return counts;
     });
+    await this.keepStatistics('accounts', rows.length);
+    return result;
   }
 
   private async upsertAccounts(
@@ -154,7 +178,7 @@ export class ImportsWriteRepository {
     rejected: RejectedItemRow[],
   ): Promise<WriteCounts & { duplicates: number }> {
     const { rows, dropped } = lastPerKey(records, (r) => r.externalId);
-    return inTransaction(this.pool, async (client) => {
+    const result = await inTransaction(this.pool, async (client) => {
       const counts = { inserted: 0, updated: 0, pending: 0, duplicates: dropped };
       for (const [columns, group] of bySignature(
         rows,
@@ -173,6 +197,8 @@ export class ImportsWriteRepository {
       await insertRejectedItems(client, rejected);
       return counts;
     });
+    await this.keepStatistics('contacts', rows.length);
+    return result;
   }
 
   private async upsertContacts(
@@ -281,7 +307,7 @@ export class ImportsWriteRepository {
         csat_comment = CASE WHEN r.csat_scale IS NULL THEN COALESCE(r.csat_comment, t.csat_comment) ELSE r.csat_comment END,
         csat_scale = COALESCE(r.csat_scale, t.csat_scale)
       FROM ${input}
-      WHERE t.source = $1 AND t.external_id = r.external_id AND NOT (r.external_id = ANY($20::text[]))
+      WHERE t.source = $1 AND t.external_id = r.external_id AND NOT EXISTS (SELECT 1 FROM unnest($20::text[]) AS d(id) WHERE d.id = r.external_id)
       RETURNING t.external_id`;
     const insert = `INSERT INTO tickets (source, external_id, account_external_id, contact_external_id, account_id,
                        contact_id, channel, channel_detail, subject, priority, status, tags, created_at,
@@ -294,10 +320,10 @@ export class ImportsWriteRepository {
              COALESCE(r.first_response_at, r.created_at + r.frm * interval '1 minute'), r.frm, r.frbm, r.solved_at,
              r.csat_score, r.csat_scale, r.csat_comment, r.csat_rated_at
       FROM ${input}
-      WHERE NOT (r.external_id = ANY($20::text[]))
+      WHERE NOT EXISTS (SELECT 1 FROM unnest($20::text[]) AS d(id) WHERE d.id = r.external_id)
       ON CONFLICT (source, external_id) DO NOTHING
       RETURNING external_id`;
-    return inTransaction(this.pool, async (client) => {
+    const result = await inTransaction(this.pool, async (client) => {
       const done: string[] = [];
       let updated = 0;
       let inserted = 0;
@@ -318,6 +344,8 @@ export class ImportsWriteRepository {
       await insertRejectedItems(client, rejected);
       return { inserted, updated, pending: 0, duplicates: dropped };
     });
+    await this.keepStatistics('tickets', rows.length);
+    return result;
   }
 
   /** How many of these ticket facts still wait for their ticket. */
