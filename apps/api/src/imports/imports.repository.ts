@@ -59,10 +59,54 @@ export interface NewImport {
   options: Record<string, unknown>;
 }
 
+/** Advisory lock class for imports: (IMPORT_LOCK, import id) is held while an import runs. */
+const IMPORT_LOCK = 72_657_003;
+
+export interface ImportLock {
+  release(): Promise<void>;
+}
+
 /** The imports table: what was uploaded, how far its processing got, and its counts. */
 @Injectable()
 export class ImportsRepository {
   constructor(@Inject(PG_POOL) private readonly pool: pg.Pool) {}
+
+  /**
+   * Takes the import's lock on a connection of its own, or null when another process holds it.
+   * A session lock: it goes with the connection if the process dies, so a crashed run can resume.
+   */
+  async tryLock(id: number): Promise<ImportLock | null> {
+    const client = await this.pool.connect();
+    let broken = false;
+    const onError = (): void => {
+      broken = true;
+    };
+    client.on('error', onError);
+    try {
+      const { rows } = await client.query<{ locked: boolean }>(
+        `SELECT pg_try_advisory_lock($1, $2::int) AS locked`,
+        [IMPORT_LOCK, id],
+      );
+      if (rows[0]!.locked) {
+        return {
+          release: async () => {
+            await client
+              .query(`SELECT pg_advisory_unlock($1, $2::int)`, [IMPORT_LOCK, id])
+              .catch(() => (broken = true));
+            client.off('error', onError);
+            client.release(broken);
+          },
+        };
+      }
+    } catch (error) {
+      client.off('error', onError);
+      client.release(true);
+      throw error;
+    }
+    client.off('error', onError);
+    client.release(broken);
+    return null;
+  }
 
   async create(input: NewImport): Promise<Import> {
     const { rows } = await this.pool.query<Row>(
@@ -90,12 +134,13 @@ export class ImportsRepository {
     return rows.map(toImport);
   }
 
-  /** Imports a stopped process left unfinished: their files are still on disk, so they can run again. */
-  async unfinished(): Promise<number[]> {
-    const { rows } = await this.pool.query<{ id: string }>(
-      `SELECT id FROM imports WHERE status IN ('queued', 'running') ORDER BY id`,
+  /** Imports not finished: queued or running here or in another process, or left by a stopped one. */
+  async unfinished(): Promise<{ id: number; status: 'queued' | 'running'; ageHours: number }[]> {
+    const { rows } = await this.pool.query<{ id: string; status: 'queued' | 'running'; age_hours: number }>(
+      `SELECT id, status, extract(epoch FROM now() - created_at) / 3600 AS age_hours
+       FROM imports WHERE status IN ('queued', 'running') ORDER BY id`,
     );
-    return rows.map((r) => Number(r.id));
+    return rows.map((r) => ({ id: Number(r.id), status: r.status, ageHours: Number(r.age_hours) }));
   }
 
   /** Starts (or restarts) a run from zero counts; the writes are upserts, so a rerun adds nothing twice. */

@@ -110,17 +110,26 @@ export class ImportsService {
    * stored file (the writes are upserts, so nothing is doubled).
    */
   async resumeUnfinished(): Promise<void> {
-    for (const id of await this.imports.unfinished()) {
+    for (const { id, status, ageHours } of await this.imports.unfinished()) {
       const file = await this.storedFile(id);
       if (file) {
+        // run() takes the import's lock: if another copy is running it, this one leaves it alone.
         this.logger.log(`Resuming import ${id}`);
         this.enqueue(id, file);
-      } else {
+        continue;
+      }
+      // No file here: a crashed run (its lock is free), or another copy's upload still queued there.
+      if (status === 'queued' && ageHours < 24) continue;
+      const lock = await this.imports.tryLock(id);
+      if (!lock) continue;
+      try {
         await this.imports.finish(
           id,
           'failed',
           'The process stopped before this import finished; run it again (rows already written are updated, not doubled)',
         );
+      } finally {
+        await lock.release();
       }
     }
   }
@@ -236,27 +245,44 @@ export class ImportsService {
         const stored = await this.imports.get(id);
         if (!stored) return;
         const opts = await this.imports.options(id);
-        await this.run(
-          id,
-          file,
-          {
-            kind: stored.kind,
-            format: stored.format,
-            source: stored.source ?? undefined,
-            mapping: (opts.mapping as Record<string, string> | undefined) ?? {},
-          },
-          silentProgress,
-        );
+        const options: ImportOptions = {
+          kind: stored.kind,
+          format: stored.format,
+          source: stored.source ?? undefined,
+          mapping: (opts.mapping as Record<string, string> | undefined) ?? {},
+        };
+        // The file goes once its import has ended, not while another copy may still be reading it.
+        if (await this.run(id, file, options, silentProgress)) await fsp.rm(file, { force: true });
       } catch (error) {
         this.logger.error(`Import ${id} failed: ${(error as Error).message}`);
-      } finally {
-        await fsp.rm(file, { force: true });
       }
     });
   }
 
-  /** Processes one file to the end; records progress, counts, and success or the file-level failure. */
-  private async run(id: number, file: string, options: ImportOptions, progress: Progress): Promise<void> {
+  /**
+   * Processes one file to the end, under the import's lock; records progress, counts, and success
+   * or the file-level failure. Returns false when another process runs it.
+   */
+  private async run(id: number, file: string, options: ImportOptions, progress: Progress): Promise<boolean> {
+    // One runner per import across all API copies and CLIs: a database lock, not a process flag.
+    const lock = await this.imports.tryLock(id);
+    if (!lock) return false;
+    try {
+      const current = await this.imports.get(id);
+      if (current && (current.status === 'queued' || current.status === 'running'))
+        await this.runLocked(id, file, options, progress);
+      return true;
+    } finally {
+      await lock.release();
+    }
+  }
+
+  private async runLocked(
+    id: number,
+    file: string,
+    options: ImportOptions,
+    progress: Progress,
+  ): Promise<void> {
     const { size } = await fsp.stat(file);
     await this.imports.start(id, size);
     progress.start(size);
