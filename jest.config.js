@@ -20,6 +20,7 @@ const common = {
   moduleNameMapper: {
     '^(\\.{1,2}/.*)\\.js$': '$1',
     '^@retain/contracts$': '<rootDir>/libs/contracts/src/index.ts',
+    '^@retain/analytics$': '<rootDir>/libs/analytics/src/index.ts',
   },
 };
 
