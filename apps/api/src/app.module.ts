@@ -3,6 +3,7 @@ import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppException } from './common/errors/app.exception.js';
+import { AnalyticsModule } from './analytics/analytics.module.js';
 import { AllExceptionsFilter } from './common/errors/http-exception.filter.js';
 import type { AppConfig } from './config/config.js';
 import { ConfigModule } from './config/config.module.js';
@@ -34,6 +35,7 @@ export class AppModule {
         IngestModule,
         ImportsModule,
         RejectedItemsModule,
+        AnalyticsModule,
       ],
       providers: [
         { provide: RUNTIME, useValue: runtime },

@@ -8,6 +8,7 @@ import { openDatabaseServer } from './database/database-server.js';
 import { prepareDatabase } from './database/prepare-database.js';
 import { DemoDataService } from './demo/demo-data.service.js';
 import { ImportsService } from './imports/imports.service.js';
+import { AnalyticsScheduler } from './analytics/analytics.scheduler.js';
 import { productVersion } from './runtime.js';
 
 async function main(): Promise<void> {
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
 
     await app.listen(config.port, config.host);
     await app.get(ImportsService).resumeUnfinished();
+    app.get(AnalyticsScheduler).start();
     const shown = config.host === '0.0.0.0' ? 'localhost' : config.host;
     logger.log(
       `Retain is up: dashboard http://${shown}:${config.port}/  API http://${shown}:${config.port}/api/docs`,

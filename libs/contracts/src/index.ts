@@ -3,3 +3,4 @@ export * from './health.js';
 export * from './ingest.js';
 export * from './sources.js';
 export * from './imports.js';
+export * from './analytics.js';

@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+import { once } from 'node:events';
+import fs from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from '../app.module.js';
@@ -8,6 +10,8 @@ import { pendingAndApplied, revertLastMigration, runMigrations } from '../databa
 import { prepareDatabase } from '../database/prepare-database.js';
 import { DatabaseNotEmptyError, DemoDataService } from '../demo/demo-data.service.js';
 import { HealthService } from '../health/health.service.js';
+import { AnalyticsJobService } from '../analytics/analytics-job.service.js';
+import { ScoresService } from '../analytics/scores.service.js';
 import { RejectedItemsRepository } from '../rejected-items/rejected-items.repository.js';
 import { productVersion } from '../runtime.js';
 import { SourcesService } from '../sources/sources.service.js';
@@ -264,6 +268,68 @@ importCommand(
   ['csv', 'ndjson', 'json', 'zendesk'],
   'Import tickets from CSV, NDJSON, a JSON array, or Zendesk API JSON (tickets, incremental export, ticket_metrics, satisfaction_ratings)',
 );
+
+program
+  .command('analytics:run')
+  .description('Run the analytics job now and wait for it; prints the run as JSON (progress on stderr)')
+  .option('--full', 're-extract all history instead of only what is new')
+  .action((opts: { full?: boolean }) =>
+    withCliContext((ctx) =>
+      withApp(ctx, async (app) => {
+        const job = app.get(AnalyticsJobService);
+        const progress = createProgress('Analytics', say);
+        progress.start(100);
+        let runId = 0;
+        const poll = setInterval(() => {
+          if (runId)
+            void job.get(runId).then(
+              (r) => progress.update(r.progress),
+              () => undefined,
+            );
+        }, 500);
+        try {
+          const run = await job.run('cli', opts.full ?? false, (id) => (runId = id));
+          progress.update(100);
+          progress.stop();
+          const model = run.model
+            ? `, churn model ${run.model.method}${run.model.auc === null ? '' : ` (AUC ${run.model.auc.toFixed(3)})`}`
+            : '';
+          say(
+            `Run ${run.id} ${run.status} in ${(Object.values(run.stageMs).reduce((a, b) => a + b, 0) / 1000).toFixed(1)} s: ` +
+              `${run.rowsRead.toLocaleString('en-US')} rows read, ${run.rowsWritten.toLocaleString('en-US')} written${model}`,
+          );
+          process.stdout.write(`${JSON.stringify(run)}\n`);
+        } catch (error) {
+          progress.stop();
+          say(`Analytics run failed: ${error instanceof Error ? error.message : String(error)}`);
+          process.exitCode = 1;
+        } finally {
+          clearInterval(poll);
+        }
+      }),
+    ),
+  );
+
+program
+  .command('scores:export')
+  .argument('<file>', 'CSV file to write (- for stdout)')
+  .description(
+    'Write one CSV row per account: external_id, tier, proficiency, segments, churn_risk, health, upsell_score, top_reasons',
+  )
+  .action((file: string) =>
+    withCliContext((ctx) =>
+      withApp(ctx, async (app) => {
+        const out = file === '-' ? process.stdout : fs.createWriteStream(file);
+        let rows = -1;
+        for await (const chunk of app.get(ScoresService).exportCsv()) {
+          rows += chunk.split('\r\n').length - 1;
+          if (!out.write(chunk)) await once(out, 'drain');
+        }
+        if (out !== process.stdout) await new Promise<void>((r) => (out as fs.WriteStream).end(r));
+        say(`Wrote ${rows.toLocaleString('en-US')} accounts${file === '-' ? '' : ` to ${file}`}`);
+      }),
+    ),
+  );
 
 program
   .command('health')

@@ -4,14 +4,18 @@ import { MIGRATIONS, createDataSource } from './data-source.js';
 import { pendingAndApplied, revertLastMigration, runMigrations } from './migrator.js';
 
 const TABLES = [
+  'account_scores',
   'accounts',
+  'analytics_runs',
   'contacts',
   'events',
   'identity_aliases',
   'imports',
   'pending_ticket_updates',
   'rejected_items',
+  'segment_movements',
   'sources',
+  'support_metrics',
   'tickets',
 ];
 const NAMES = MIGRATIONS.map((m) => m.name);

@@ -1,0 +1,196 @@
+import {
+  DEFAULT_CATALOG,
+  DEFAULT_EXPERT_MIN_SCORE,
+  INPUT_SCHEMA_SQL,
+  flattenTraits,
+  runAnalyticsSql,
+  setCatalog,
+  setParams,
+  trainChurnModel,
+  type ChurnSnapshot,
+  type ChurnTrainingRow,
+} from '@retain/analytics';
+import type { ModelReport } from '@retain/contracts';
+import type { AppConfig } from '../config/config.js';
+import type { AnalyticsLake } from './analytics-lake.js';
+import type { AccountScoreRow, ComputedResults, SupportMetricRow } from './analytics-results.repository.js';
+
+const DAY = 86_400_000;
+const HORIZON_DAYS = 90;
+/** Snapshots of the past that train the churn model: every 30 days, up to this many. */
+const MAX_SNAPSHOTS = 6;
+/** A snapshot needs this much history before it, or its features say nothing. */
+const MIN_HISTORY_DAYS = 30;
+
+/** Columns of the features table that identify or label, not describe, an account. */
+const NOT_FEATURES = ['account_id', 'external_id', 'churned', 'as_of'];
+
+type Row = Record<string, unknown>;
+const sqlTime = (d: Date) => `TIMESTAMPTZ '${d.toISOString()}'`;
+const num = (v: unknown): number | null => (v === null || v === undefined || v === '' ? null : Number(v));
+
+/**
+ * Snapshot dates for training: 90 days before as_of and every 30 days further back, as far as
+ * the history reaches. When history is shorter than 90 days plus a month, the snapshots are
+ * taken closer to as_of and their labels only see churn up to as_of (said in the model note).
+ */
+export function snapshotDates(asOf: Date, historyStart: Date): { dates: Date[]; censored: boolean } {
+  const earliest = historyStart.getTime() + MIN_HISTORY_DAYS * DAY;
+  const full: Date[] = [];
+  for (let k = 0; k < MAX_SNAPSHOTS; k++) {
+    const t = asOf.getTime() - (HORIZON_DAYS + 30 * k) * DAY;
+    if (t >= earliest) full.push(new Date(t));
+  }
+  if (full.length >= 2) return { dates: full.reverse(), censored: false };
+  const short: Date[] = [];
+  for (let k = 1; k <= MAX_SNAPSHOTS; k++) {
+    const t = asOf.getTime() - 15 * k * DAY;
+    if (t >= earliest) short.push(new Date(t));
+  }
+  return { dates: short.reverse(), censored: true };
+}
+
+async function featuresAt(lake: AnalyticsLake, at: Date): Promise<Row[]> {
+  return lake.rows<Row>(
+    `SELECT f.*, a.traits AS traits_json, a.churned_at AS churned_at_value
+     FROM account_features(${sqlTime(at)}) f JOIN accounts a ON a.id = f.account_id
+     WHERE NOT f.churned`,
+  );
+}
+
+function featureValues(row: Row): Record<string, unknown> {
+  const features: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(row))
+    if (!NOT_FEATURES.includes(key) && key !== 'traits_json' && key !== 'churned_at_value')
+      features[key] = value;
+  // Account traits (an imported CRM table's columns) are features too.
+  return { ...features, ...flattenTraits(row.traits_json) };
+}
+
+/**
+ * The compute stage: analytics SQL in DuckDB (features, segments, support metrics, upsell), then
+ * the churn model trained on snapshots of history and applied to every live account.
+ */
+export async function computeScores(
+  lake: AnalyticsLake,
+  config: AppConfig,
+  asOf: Date,
+  hooks: { onModelStage: () => Promise<void> },
+): Promise<ComputedResults> {
+  const c = lake.connection;
+  await c.run(INPUT_SCHEMA_SQL);
+  await setParams(c, {
+    asOf,
+    enterpriseMinMrr: config.tiers.enterpriseMinMrr,
+    midMarketMinMrr: config.tiers.midMarketMinMrr,
+    enterpriseMinSeats: config.tiers.enterpriseMinSeats,
+    expertMinScore: DEFAULT_EXPERT_MIN_SCORE,
+  });
+  await setCatalog(c, DEFAULT_CATALOG);
+  await runAnalyticsSql(c);
+
+  await hooks.onModelStage();
+  const [{ start }] = await lake.rows<{ start: string | null }>(
+    `SELECT least((SELECT min(ts) FROM events), (SELECT min(created_at) FROM accounts))::VARCHAR AS start`,
+  );
+  const { dates, censored } = snapshotDates(asOf, start ? new Date(start) : asOf);
+  const snapshots: ChurnSnapshot[] = [];
+  for (const at of dates) {
+    const end = Math.min(at.getTime() + HORIZON_DAYS * DAY, asOf.getTime());
+    const rows: ChurnTrainingRow[] = (await featuresAt(lake, at)).map((row) => {
+      const churnedAt = row.churned_at_value ? new Date(String(row.churned_at_value)).getTime() : null;
+      return {
+        accountId: String(row.account_id),
+        features: featureValues(row),
+        churnedWithin90d: churnedAt !== null && churnedAt > at.getTime() && churnedAt <= end,
+      };
+    });
+    snapshots.push({ asOf: at, rows });
+  }
+  const model = trainChurnModel(snapshots, { now: asOf });
+
+  const current = await lake.rows<Row>(
+    `SELECT f.*, a.traits AS traits_json, NULL AS churned_at_value
+     FROM account_features_now f JOIN accounts a ON a.id = f.account_id`,
+  );
+  const live = current.filter((r) => !r.churned);
+  const risks = new Map(
+    model
+      .score(live.map((r) => ({ accountId: String(r.account_id), features: featureValues(r) })))
+      .map((s) => [s.accountId, s]),
+  );
+  const segments = new Map(
+    (await lake.rows<Row>(`SELECT * FROM account_segments`)).map((r) => [String(r.account_id), r]),
+  );
+  const upsell = new Map(
+    (await lake.rows<Row>(`SELECT * FROM account_upsell`)).map((r) => [String(r.account_id), r]),
+  );
+
+  const scores: AccountScoreRow[] = current.map((r) => {
+    const id = String(r.account_id);
+    const segment = segments.get(id) ?? {};
+    const risk = risks.get(id);
+    const up = upsell.get(id);
+    const features = featureValues(r);
+    return {
+      accountId: id,
+      tier: String(segment.tier ?? 'smb'),
+      proficiency: String(segment.proficiency ?? 'novice'),
+      proficiencyScore: num(segment.proficiency_score),
+      segment: String(segment.segment ?? 'smb-novice'),
+      churnRisk: risk ? risk.risk : null,
+      health: risk ? risk.health : null,
+      churnReasons: risk ? risk.reasons : [],
+      upsellScore: num(up?.upsell_score),
+      upsellReasons: parseList(up?.reasons),
+      features,
+    };
+  });
+
+  const supportMetrics: SupportMetricRow[] = (await lake.rows<Row>(`SELECT * FROM support_metrics`)).map(
+    (m) => ({
+      grouping: String(m.grouping),
+      week: m.week === null || m.week === undefined ? null : String(m.week).slice(0, 10),
+      channel: (m.channel as string | null) ?? null,
+      segment: (m.segment as string | null) ?? null,
+      tickets: Number(m.tickets),
+      responded: Number(m.responded ?? 0),
+      asaMeanMinutes: num(m.asa_mean_minutes),
+      asaMedianMinutes: num(m.asa_median_minutes),
+      asaP90Minutes: num(m.asa_p90_minutes),
+      asaBusinessMeanMinutes: num(m.asa_business_mean_minutes),
+      ratings: Number(m.ratings ?? 0),
+      satisfied: Number(m.satisfied ?? 0),
+      csatPct: num(m.csat_pct),
+    }),
+  );
+
+  const r = model.report;
+  const report: ModelReport = {
+    method: r.method,
+    auc: r.auc,
+    brier: r.brier,
+    trainRows: r.trainRows,
+    testRows: r.testRows,
+    positives: r.positives,
+    calibration: r.calibration.map((b) => ({ predicted: b.predicted, observed: b.observed, count: b.count })),
+    note:
+      [r.note, censored ? 'History is shorter than 120 days: labels only see churn up to now.' : null]
+        .filter(Boolean)
+        .join(' ') || null,
+  };
+  return { scores, supportMetrics, model: report };
+}
+
+function parseList(value: unknown): unknown[] {
+  if (Array.isArray(value)) return value;
+  if (typeof value === 'string') {
+    try {
+      const parsed = JSON.parse(value) as unknown;
+      return Array.isArray(parsed) ? parsed : [];
+    } catch {
+      return [];
+    }
+  }
+  return [];
+}

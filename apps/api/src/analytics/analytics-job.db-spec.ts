@@ -1,0 +1,123 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import pg from 'pg';
+import { createTestDatabase, type TestDatabase } from '../../../../test/support/test-database.js';
+import { AppException } from '../common/errors/app.exception.js';
+import { silentProgress } from '../common/progress/progress.js';
+import { loadConfig } from '../config/config.js';
+import { prepareDatabase } from '../database/prepare-database.js';
+import { DemoDataService } from '../demo/demo-data.service.js';
+import { AnalyticsExtractRepository } from './analytics-extract.repository.js';
+import { AnalyticsJobService } from './analytics-job.service.js';
+import { AnalyticsResultsRepository } from './analytics-results.repository.js';
+import { AnalyticsRunsRepository } from './analytics-runs.repository.js';
+
+jest.setTimeout(120_000);
+
+describe('the analytics job on demo data', () => {
+  let db: TestDatabase;
+  let pool: pg.Pool;
+  let dataDir: string;
+  let job: AnalyticsJobService;
+  let runs: AnalyticsRunsRepository;
+
+  const count = async (table: string) =>
+    Number((await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]!.n);
+
+  beforeAll(async () => {
+    db = await createTestDatabase('analytics_job');
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'retain-analytics-'));
+    await prepareDatabase(db.url);
+    const config = loadConfig({ DATABASE_URL: db.url, DATA_DIR: dataDir });
+    const runtime = { version: 'test', databaseUrl: db.url, embeddedDatabase: false };
+    await new DemoDataService(config, runtime).generate({
+      accounts: 150,
+      days: 150,
+      seed: 7,
+      reset: false,
+      progress: silentProgress,
+    });
+    pool = new pg.Pool({ connectionString: db.url, max: 6 });
+    runs = new AnalyticsRunsRepository(pool);
+    job = new AnalyticsJobService(
+      config,
+      runtime,
+      runs,
+      new AnalyticsExtractRepository(pool),
+      new AnalyticsResultsRepository(pool),
+    );
+  });
+  afterAll(async () => {
+    await pool.end();
+    await db.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('runs in full, scores every account, writes support metrics and records the run', async () => {
+    const run = await job.run('cli', false);
+    expect(run).toMatchObject({ status: 'succeeded', progress: 100, fullRebuild: false, error: null });
+    expect(Object.keys(run.stageMs).sort()).toEqual(['compute', 'extract', 'model', 'write']);
+    expect(run.rowsRead).toBeGreaterThan(await count('events'));
+    expect(await count('account_scores')).toBe(await count('accounts'));
+    const live = await pool.query<{ n: string }>(
+      `SELECT count(*) AS n FROM account_scores s JOIN accounts a ON a.id = s.account_id
+       WHERE a.churned_at IS NULL AND s.churn_risk BETWEEN 0 AND 1 AND s.health BETWEEN 0 AND 100`,
+    );
+    expect(Number(live.rows[0]!.n)).toBe(
+      Number(
+        (await pool.query<{ n: string }>(`SELECT count(*) AS n FROM accounts WHERE churned_at IS NULL`))
+          .rows[0]!.n,
+      ),
+    );
+    const overall = await pool.query<{ tickets: number }>(
+      `SELECT tickets FROM support_metrics WHERE grouping = 'all'`,
+    );
+    expect(overall.rows).toHaveLength(1);
+    expect(run.model?.method).toBeDefined();
+  });
+
+  it('reads only what is new on the next run, and the results stay the same for the same data', async () => {
+    const before = await pool.query(`SELECT account_id, segment FROM account_scores ORDER BY account_id`);
+    const run = await job.run('cli', false);
+    expect(run.status).toBe('succeeded');
+    // Accounts, contacts and tickets are re-read whole; events only past the watermark (and a window).
+    const small = (await count('accounts')) + (await count('contacts')) + (await count('tickets'));
+    expect(run.rowsRead).toBeLessThan(small + 1_000);
+    const after = await pool.query(`SELECT account_id, segment FROM account_scores ORDER BY account_id`);
+    expect(after.rows).toEqual(before.rows);
+  });
+
+  it('never runs twice at once: a second start while one runs is a conflict', async () => {
+    let conflict: unknown;
+    const first = job.run('api', false);
+    await new Promise((r) => setTimeout(r, 50));
+    try {
+      await job.run('api', false);
+    } catch (error) {
+      conflict = error;
+    }
+    await first;
+    expect(conflict).toBeInstanceOf(AppException);
+    expect((conflict as AppException).code).toBe('CONFLICT');
+  });
+
+  it('leaves the previous results in place when a run fails', async () => {
+    const before = await pool.query(`SELECT account_id, run_id FROM account_scores ORDER BY account_id`);
+    // Break the extract: a table the job reads is renamed away for the run.
+    await pool.query(`ALTER TABLE identity_aliases RENAME TO identity_aliases_away`);
+    try {
+      await expect(job.run('cli', false)).rejects.toThrow();
+    } finally {
+      await pool.query(`ALTER TABLE identity_aliases_away RENAME TO identity_aliases`);
+    }
+    const [failed] = await runs.list(1);
+    expect(failed).toMatchObject({ status: 'failed' });
+    expect(failed!.error).toMatch(/^extract: /);
+    expect(
+      (await pool.query(`SELECT account_id, run_id FROM account_scores ORDER BY account_id`)).rows,
+    ).toEqual(before.rows);
+    expect((await job.run('cli', false)).status).toBe('succeeded');
+  });
+});

@@ -1,0 +1,191 @@
+import { createHash } from 'node:crypto';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { AnalyticsRun, ModelReport } from '@retain/contracts';
+import { AppException } from '../common/errors/app.exception.js';
+import { ErrorCode } from '../common/errors/error-code.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { RUNTIME, type Runtime } from '../runtime.js';
+import type { AppConfig } from '../config/config.js';
+import {
+  ACCOUNTS_EXTRACT,
+  ALIASES_EXTRACT,
+  AnalyticsExtractRepository,
+  CONTACTS_EXTRACT,
+  TICKETS_EXTRACT,
+  eventsExtract,
+} from './analytics-extract.repository.js';
+import { AnalyticsLake } from './analytics-lake.js';
+import { AnalyticsResultsRepository } from './analytics-results.repository.js';
+import { AnalyticsRunsRepository, type Watermark } from './analytics-runs.repository.js';
+import { computeScores } from './analytics-compute.js';
+
+export type Trigger = AnalyticsRun['trigger'];
+
+/** Where each stage's progress range starts and ends (0-100 over the whole run). */
+const STAGES = { extract: [0, 45], compute: [45, 60], model: [60, 85], write: [85, 100] } as const;
+type Stage = keyof typeof STAGES;
+
+/**
+ * The analytics run: extract what is new from PostgreSQL into DuckDB, run the analytics SQL,
+ * score churn and upsell, and write the results back in one transaction. Runs never overlap
+ * (a PostgreSQL advisory lock, across API copies); a failed run leaves the previous results.
+ */
+@Injectable()
+export class AnalyticsJobService {
+  private readonly logger = new Logger('Analytics');
+  private readonly lakeFile: string;
+  private readonly scratch: string;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(RUNTIME) runtime: Runtime,
+    private readonly runs: AnalyticsRunsRepository,
+    private readonly extract: AnalyticsExtractRepository,
+    private readonly results: AnalyticsResultsRepository,
+  ) {
+    // One lake per database: pointing DATA_DIR at another database must never mix their histories.
+    const url = new URL(runtime.databaseUrl);
+    const key = createHash('sha256').update(`${url.host}${url.pathname}`).digest('hex').slice(0, 12);
+    this.lakeFile = path.join(config.dataDir, 'lake', `analytics-${key}.duckdb`);
+    this.scratch = path.join(config.dataDir, 'lake', `extract-${key}`);
+  }
+
+  /**
+   * Starts a run and resolves when it ends. Throws CONFLICT when one is already running (here or
+   * in another process); `onStart` hears the new run's id as soon as it exists.
+   */
+  async run(trigger: Trigger, full: boolean, onStart?: (id: number) => void): Promise<AnalyticsRun> {
+    const lock = await this.runs.tryLock();
+    if (!lock) {
+      const running = await this.runs.running();
+      throw new AppException(
+        ErrorCode.Conflict,
+        `An analytics run is already in progress${running ? ` (run ${running.id}, ${running.progress}%)` : ''}`,
+        { runId: running?.id ?? null },
+      );
+    }
+    try {
+      await this.runs.failAbandoned();
+      const id = await this.runs.start(trigger, full);
+      onStart?.(id);
+      await this.execute(id, full);
+      return (await this.runs.get(id))!;
+    } finally {
+      await lock.release();
+    }
+  }
+
+  private async execute(id: number, fullRequested: boolean): Promise<void> {
+    const stageMs: Record<string, number> = {};
+    let current: Stage = 'extract';
+    const started = Date.now();
+    let stageStart = started;
+    const enter = async (stage: Stage) => {
+      stageMs[current] = Date.now() - stageStart;
+      current = stage;
+      stageStart = Date.now();
+      await this.runs.progress(id, stage, STAGES[stage][0], stageMs);
+    };
+    const within = (share: number) =>
+      this.runs.progress(
+        id,
+        current,
+        STAGES[current][0] + (STAGES[current][1] - STAGES[current][0]) * share,
+        stageMs,
+      );
+
+    let lake: AnalyticsLake | undefined;
+    try {
+      const opened = await AnalyticsLake.open(this.lakeFile);
+      lake = opened.lake;
+      const previous = await this.runs.lastWatermark();
+      const maxEventId = await this.extract.maxEventId();
+      const lakeMax = await lake.meta('max_event_id');
+      // The lake must hold exactly what the watermark says; otherwise (new file, a database reset
+      // that restarted ids) start the history over.
+      const full =
+        fullRequested ||
+        opened.fresh ||
+        !previous ||
+        lakeMax !== previous.maxEventId ||
+        BigInt(maxEventId) < BigInt(previous.maxEventId);
+      const extractedAt = new Date().toISOString();
+      await fsp.mkdir(this.scratch, { recursive: true });
+
+      let rowsRead = 0;
+      const small = [ACCOUNTS_EXTRACT, CONTACTS_EXTRACT, TICKETS_EXTRACT, ALIASES_EXTRACT];
+      for (const [i, spec] of small.entries()) {
+        const file = path.join(this.scratch, `${spec.table}.csv`);
+        rowsRead += await this.extract.toCsv(spec, file);
+        await lake.replaceTable(spec, file);
+        await within((i + 1) / (small.length + 2));
+      }
+      const eventsFile = path.join(this.scratch, 'events.csv');
+      rowsRead += await this.extract.toCsv(eventsExtract(full ? null : previous), eventsFile);
+      await lake.addEvents(eventsFile, full);
+      await lake.resolveEvents();
+      await lake.setMeta('max_event_id', maxEventId);
+      await fsp.rm(this.scratch, { recursive: true, force: true });
+
+      await enter('compute');
+      const asOf = new Date();
+      const computed = await computeScores(lake, this.config, asOf, {
+        onModelStage: () => enter('model'),
+      });
+
+      await enter('write');
+      const written = await this.results.replace(id, asOf, computed);
+      stageMs[current] = Date.now() - stageStart;
+      const watermark: Watermark = { maxEventId, extractedAt };
+      await this.runs.succeed(id, {
+        asOf,
+        rowsRead,
+        rowsWritten: written,
+        stageMs,
+        watermark,
+        model: computed.model,
+      });
+      this.logger.log(
+        `Run ${id} ${full ? '(full) ' : ''}done in ${((Date.now() - started) / 1000).toFixed(1)} s: ` +
+          `${rowsRead.toLocaleString('en-US')} rows read, ${written.toLocaleString('en-US')} written`,
+      );
+    } catch (error) {
+      stageMs[current] = Date.now() - stageStart;
+      const message = error instanceof Error ? error.message : String(error);
+      this.logger.error(`Run ${id} failed in ${current}: ${message}`);
+      await this.runs.fail(id, `${current}: ${message}`, stageMs).catch(() => undefined);
+      throw error;
+    } finally {
+      lake?.close();
+    }
+  }
+
+  /** The scheduled tick: never throws, and skips quietly when a run is already going. */
+  async tick(): Promise<void> {
+    try {
+      await this.run('schedule', false);
+    } catch (error) {
+      if (error instanceof AppException && error.code === ErrorCode.Conflict) return;
+      // Already recorded on the run and logged.
+    }
+  }
+
+  list(limit = 50): Promise<AnalyticsRun[]> {
+    return this.runs.list(limit);
+  }
+
+  async get(id: number): Promise<AnalyticsRun> {
+    const run = await this.runs.get(id);
+    if (!run) throw new AppException(ErrorCode.NotFound, `Analytics run ${id} does not exist`);
+    return run;
+  }
+
+  /** Whether any run has succeeded, so results are being served. */
+  async hasResults(): Promise<boolean> {
+    return (await this.runs.lastWatermark()) !== null;
+  }
+}
+
+export type { ModelReport };

@@ -1,0 +1,130 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { EVENT_COLUMNS, type ExtractSpec } from './analytics-extract.repository.js';
+
+const sqlString = (value: string): string => `'${value.replace(/'/g, "''")}'`;
+const columnsLiteral = (columns: Record<string, string>): string =>
+  `{${Object.entries(columns)
+    .map(([name, type]) => `${sqlString(name)}: ${sqlString(type)}`)
+    .join(', ')}}`;
+const readCsv = (file: string, columns: Record<string, string>): string =>
+  `read_csv(${sqlString(file)}, header = false, columns = ${columnsLiteral(columns)}, auto_detect = false)`;
+
+/**
+ * The analytics job's local DuckDB database (DATA_DIR/lake/analytics.duckdb): the history of
+ * events extracted so far, and the current accounts, contacts and tickets. Events are kept across
+ * runs, so a normal run only moves what is new out of PostgreSQL.
+ */
+export class AnalyticsLake {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    readonly connection: DuckDBConnection,
+    readonly file: string,
+  ) {}
+
+  /** Opens (or creates) the lake; a file that cannot be opened is moved aside and rebuilt. */
+  static async open(file: string): Promise<{ lake: AnalyticsLake; fresh: boolean }> {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    let fresh = !fs.existsSync(file);
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(file);
+    } catch {
+      fs.renameSync(file, `${file}.broken-${Date.now()}`);
+      fs.rmSync(`${file}.wal`, { force: true });
+      instance = await DuckDBInstance.create(file);
+      fresh = true;
+    }
+    const connection = await instance.connect();
+    await connection.run(`SET TimeZone = 'UTC'`);
+    await connection.run(`
+      CREATE TABLE IF NOT EXISTS events (id BIGINT, account_id BIGINT, contact_id BIGINT, type VARCHAR,
+                                         name VARCHAR, ts TIMESTAMPTZ);
+      CREATE TABLE IF NOT EXISTS events_unresolved (id BIGINT, user_id VARCHAR, group_id VARCHAR, anonymous_id VARCHAR);
+      CREATE TABLE IF NOT EXISTS lake_meta (key VARCHAR PRIMARY KEY, value VARCHAR);`);
+    const lake = new AnalyticsLake(instance, connection, file);
+    if (!fresh && (await lake.meta('max_event_id')) === null) fresh = true;
+    return { lake, fresh };
+  }
+
+  async meta(key: string): Promise<string | null> {
+    const reader = await this.connection.runAndReadAll(`SELECT value FROM lake_meta WHERE key = $1`, [key]);
+    const row = reader.getRowObjectsJson()[0];
+    return row ? String(row.value) : null;
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    await this.connection.run(`INSERT OR REPLACE INTO lake_meta VALUES ($1, $2)`, [key, value]);
+  }
+
+  /** Replaces a small table whole (accounts, contacts, tickets, aliases) from its CSV extract. */
+  async replaceTable(spec: ExtractSpec, csv: string): Promise<void> {
+    const select =
+      spec.table === 'tickets'
+        ? `SELECT * REPLACE (CAST(tags AS JSON)::VARCHAR[] AS tags) FROM ${readCsv(csv, spec.columns)}`
+        : `SELECT * FROM ${readCsv(csv, spec.columns)}`;
+    await this.connection.run(`CREATE OR REPLACE TABLE ${spec.table} AS ${select}`);
+  }
+
+  /**
+   * Adds extracted events. `full` starts the history over. The late-commit window re-reads some
+   * events; they replace their earlier copy (same id), so nothing is counted twice.
+   */
+  async addEvents(csv: string, full: boolean): Promise<number> {
+    const c = this.connection;
+    await c.run(`CREATE OR REPLACE TEMP TABLE events_new AS SELECT * FROM ${readCsv(csv, EVENT_COLUMNS)}`);
+    await c.run('BEGIN TRANSACTION');
+    try {
+      if (full) {
+        await c.run(`DELETE FROM events; DELETE FROM events_unresolved;`);
+      } else {
+        await c.run(`DELETE FROM events WHERE id IN (SELECT id FROM events_new)`);
+        await c.run(`DELETE FROM events_unresolved WHERE id IN (SELECT id FROM events_new)`);
+      }
+      await c.run(`INSERT INTO events SELECT id, account_id, contact_id, type, name, ts FROM events_new`);
+      await c.run(
+        `INSERT INTO events_unresolved SELECT id, user_id, group_id, anonymous_id FROM events_new WHERE account_id IS NULL`,
+      );
+      await c.run('COMMIT');
+    } catch (error) {
+      await c.run('ROLLBACK');
+      throw error;
+    }
+    const reader = await c.runAndReadAll(`SELECT count(*)::BIGINT AS n FROM events_new`);
+    await c.run(`DROP TABLE events_new`);
+    return Number(reader.getRowObjectsJson()[0]!.n);
+  }
+
+  /**
+   * Events that arrived before their account or contact carry only the ids they were sent with;
+   * each run links those it can, through accounts, contacts and aliases.
+   */
+  async resolveEvents(): Promise<number> {
+    const c = this.connection;
+    await c.run(`
+      CREATE OR REPLACE TEMP TABLE resolved AS
+      SELECT u.id, COALESCE(a.id, ct.account_id) AS account_id, ct.id AS contact_id
+      FROM events_unresolved u
+      LEFT JOIN accounts a ON a.external_id = u.group_id
+      LEFT JOIN identity_aliases al ON al.previous_id = COALESCE(u.user_id, u.anonymous_id)
+      LEFT JOIN contacts ct ON ct.external_id = COALESCE(al.user_id, u.user_id)
+      WHERE COALESCE(a.id, ct.account_id) IS NOT NULL`);
+    await c.run(`
+      UPDATE events SET account_id = r.account_id, contact_id = COALESCE(events.contact_id, r.contact_id)
+      FROM resolved r WHERE events.id = r.id;
+      DELETE FROM events_unresolved WHERE id IN (SELECT id FROM resolved);`);
+    const reader = await c.runAndReadAll(`SELECT count(*)::BIGINT AS n FROM resolved`);
+    await c.run(`DROP TABLE resolved`);
+    return Number(reader.getRowObjectsJson()[0]!.n);
+  }
+
+  async rows<T>(sql: string): Promise<T[]> {
+    return (await this.connection.runAndReadAll(sql)).getRowObjectsJson() as T[];
+  }
+
+  close(): void {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}

@@ -1,0 +1,25 @@
+import { Module } from '@nestjs/common';
+import { AnalyticsController } from './analytics.controller.js';
+import { AnalyticsExtractRepository } from './analytics-extract.repository.js';
+import { AnalyticsJobService } from './analytics-job.service.js';
+import { AnalyticsResultsRepository } from './analytics-results.repository.js';
+import { AnalyticsRunsRepository } from './analytics-runs.repository.js';
+import { AnalyticsScheduler } from './analytics.scheduler.js';
+import { ScoresController } from './scores.controller.js';
+import { ScoresRepository } from './scores.repository.js';
+import { ScoresService } from './scores.service.js';
+
+@Module({
+  controllers: [AnalyticsController, ScoresController],
+  providers: [
+    AnalyticsRunsRepository,
+    AnalyticsExtractRepository,
+    AnalyticsResultsRepository,
+    AnalyticsJobService,
+    AnalyticsScheduler,
+    ScoresRepository,
+    ScoresService,
+  ],
+  exports: [AnalyticsJobService, AnalyticsScheduler, ScoresService],
+})
+export class AnalyticsModule {}

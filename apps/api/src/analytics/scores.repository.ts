@@ -1,0 +1,48 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type pg from 'pg';
+import type { SupportMetricRow, SupportMetricsQuery } from '@retain/contracts';
+import { PG_POOL } from '../database/pg-pool.module.js';
+
+export interface ScoreExportRow {
+  external_id: string;
+  tier: string;
+  proficiency: string;
+  segment: string;
+  churn_risk: number | null;
+  health: number | null;
+  upsell_score: number | null;
+  churn_reasons: { feature?: string }[];
+}
+
+/** Reads of the analytics results: what the API serves and exports. */
+@Injectable()
+export class ScoresRepository {
+  constructor(@Inject(PG_POOL) private readonly pool: pg.Pool) {}
+
+  async supportMetrics(query: SupportMetricsQuery): Promise<SupportMetricRow[]> {
+    const key = query.by === 'week' ? `to_char(week, 'YYYY-MM-DD')` : query.by;
+    const { rows } = await this.pool.query<SupportMetricRow>(
+      `SELECT ${key} AS key, tickets, asa_mean_minutes AS "asaMeanMinutes", asa_median_minutes AS "asaMedianMinutes",
+              asa_p90_minutes AS "asaP90Minutes", ratings, csat_pct AS "csatPct"
+       FROM support_metrics WHERE grouping = $1 ORDER BY 1`,
+      [query.by],
+    );
+    return rows;
+  }
+
+  /** Every scored account, in external id order, a page at a time (keyset), for CSV export. */
+  async *exportRows(pageSize = 5_000): AsyncGenerator<ScoreExportRow[]> {
+    let after = '';
+    for (;;) {
+      const { rows } = await this.pool.query<ScoreExportRow>(
+        `SELECT a.external_id, s.tier, s.proficiency, s.segment, s.churn_risk, s.health, s.upsell_score, s.churn_reasons
+         FROM account_scores s JOIN accounts a ON a.id = s.account_id
+         WHERE a.external_id > $1 ORDER BY a.external_id LIMIT $2`,
+        [after, pageSize],
+      );
+      if (rows.length === 0) return;
+      yield rows;
+      after = rows.at(-1)!.external_id;
+    }
+  }
+}

@@ -1,0 +1,43 @@
+-- 00_definitions: shared scalar definitions, so every later file measures tickets the same way.
+--
+-- Metric definitions follow shared/DESIGN.md section 3:
+--   * ASA (average speed of answer) is measured per ticket as the calendar minutes from creation
+--     to the first agent response. A source that reports `first_response_minutes` (Zendesk's
+--     reply time, or our import) is trusted first; otherwise it is first_response_at - created_at.
+--   * A ticket's first response happened at first_response_at, or, when only the minutes are known,
+--     at created_at + first_response_minutes. Point-in-time views only count responses before as_of.
+--   * CSAT counts a rating when the ticket has a score on a known scale: `five_point` (1-5,
+--     satisfied at 4 or 5) or `good_bad` (1 = good = satisfied, 0 = bad).
+--   * A rating has no timestamp of its own in the input; it is taken to be given when the ticket was
+--     solved, else when it was first answered, else when it was created (ticket_rated_at).
+--
+-- Time spans are exact durations (hours x 24) rather than calendar days, so a window does not
+-- stretch or shrink by an hour across a daylight-saving change in the session time zone.
+
+-- Minutes from creation to first response (NULL when there is none).
+CREATE OR REPLACE MACRO ticket_response_minutes(created_at, first_response_at, first_response_minutes) AS
+  COALESCE(first_response_minutes, (epoch_us(first_response_at) - epoch_us(created_at)) / 60e6);
+
+-- The instant of the first response (NULL when there is none).
+CREATE OR REPLACE MACRO ticket_responded_at(created_at, first_response_at, first_response_minutes) AS
+  COALESCE(first_response_at, created_at + to_microseconds(CAST(round(first_response_minutes * 60e6) AS BIGINT)));
+
+-- Whether the ticket carries a rating on a known scale.
+CREATE OR REPLACE MACRO ticket_rated(csat_scale, csat_score) AS
+  csat_score IS NOT NULL AND csat_scale IN ('five_point', 'good_bad');
+
+-- Whether that rating is "satisfied" (NULL when the ticket is not rated).
+CREATE OR REPLACE MACRO ticket_satisfied(csat_scale, csat_score) AS
+  CASE
+    WHEN csat_score IS NULL THEN NULL
+    WHEN csat_scale = 'five_point' THEN csat_score >= 4
+    WHEN csat_scale = 'good_bad' THEN csat_score = 1
+  END;
+
+-- When the rating is taken to have been given (see above).
+CREATE OR REPLACE MACRO ticket_rated_at(created_at, first_response_at, solved_at) AS
+  COALESCE(solved_at, first_response_at, created_at);
+
+-- Exact spans of whole days, and the length of a span in days.
+CREATE OR REPLACE MACRO days_span(n) AS to_hours(CAST(24 * n AS BIGINT));
+CREATE OR REPLACE MACRO days_between(a, b) AS (epoch_us(b) - epoch_us(a)) / 86400e6;

@@ -1,0 +1,99 @@
+-- 03_support_metrics: ASA and CSAT per week, channel and segment, with every rollup, so a manager
+-- can compare channels and segments and see the trend (shared/DESIGN.md sections 2-3).
+--
+-- Tickets: those created in the 26 calendar weeks up to params.as_of: the current week (Monday
+-- 00:00 UTC up to as_of, partial) and the 25 whole weeks before it, so every week bucket but the
+-- last is complete. A ticket's segment is its account's current segment (account_segments);
+-- tickets without a known account go to 'unassigned', tickets without a channel to 'unknown'.
+-- week = date_trunc('week', created_at) in UTC: the Monday the ticket's week starts on (a DATE).
+--
+-- Per group:
+--   tickets                    tickets created
+--   responded                  of those, with a first response before as_of
+--   asa_mean_minutes           mean first-response minutes over the responded tickets, calendar time
+--                              (first_response_minutes when the source gave it, else
+--                              first_response_at - created_at; see 00_definitions)
+--   asa_median_minutes         quantile_cont(minutes, 0.5) over the same tickets
+--   asa_p90_minutes            quantile_cont(minutes, 0.9) (linear interpolation between ranks)
+--   asa_business_mean_minutes  mean of first_response_business_minutes over responded tickets that
+--                              have it (NULL when none do)
+--   ratings                    CSAT ratings given before as_of (on a known scale)
+--   satisfied                  of those, satisfied (4-5 of 5, or good)
+--   csat_pct                   satisfied / ratings x 100; NULL when there are no ratings
+-- The ASA figures are NULL when nothing was responded.
+--
+-- grouping says which columns the row is grouped by (the others are NULL):
+--   'channel_segment_week', 'channel_segment', 'channel_week', 'segment_week',
+--   'channel', 'segment', 'week', 'all'.
+CREATE OR REPLACE TABLE support_metrics AS
+WITH
+p AS (
+  SELECT
+    as_of,
+    CAST(date_trunc('week', timezone('UTC', as_of)) AS DATE) - INTERVAL 25 WEEK AS first_week
+  FROM params
+),
+t AS (
+  SELECT
+    CAST(date_trunc('week', timezone('UTC', t.created_at)) AS DATE) AS week,
+    COALESCE(t.channel, 'unknown') AS channel,
+    COALESCE(s.segment, 'unassigned') AS segment,
+    CASE
+      WHEN ticket_responded_at(t.created_at, t.first_response_at, t.first_response_minutes) < p.as_of
+        THEN ticket_response_minutes(t.created_at, t.first_response_at, t.first_response_minutes)
+    END AS minutes,
+    CASE
+      WHEN ticket_responded_at(t.created_at, t.first_response_at, t.first_response_minutes) < p.as_of
+        THEN t.first_response_business_minutes
+    END AS business_minutes,
+    ticket_rated(t.csat_scale, t.csat_score)
+      AND ticket_rated_at(t.created_at, t.first_response_at, t.solved_at) < p.as_of AS rated,
+    ticket_satisfied(t.csat_scale, t.csat_score) AS satisfied
+  FROM tickets t
+  CROSS JOIN p
+  LEFT JOIN account_segments s ON s.account_id = t.account_id
+  WHERE t.created_at < p.as_of AND timezone('UTC', t.created_at) >= p.first_week
+),
+grouped AS (
+  SELECT
+    GROUPING(channel, segment, week) AS g,
+    week,
+    channel,
+    segment,
+    count(*) AS tickets,
+    count(minutes) AS responded,
+    avg(minutes) AS asa_mean_minutes,
+    quantile_cont(minutes, 0.5) AS asa_median_minutes,
+    quantile_cont(minutes, 0.9) AS asa_p90_minutes,
+    avg(business_minutes) AS asa_business_mean_minutes,
+    count(*) FILTER (WHERE rated) AS ratings,
+    count(*) FILTER (WHERE rated AND satisfied) AS satisfied
+  FROM t
+  GROUP BY CUBE (channel, segment, week)
+)
+SELECT
+  -- GROUPING(channel, segment, week) sets bit 4 / 2 / 1 when channel / segment / week is rolled up.
+  CASE g
+    WHEN 0 THEN 'channel_segment_week'
+    WHEN 1 THEN 'channel_segment'
+    WHEN 2 THEN 'channel_week'
+    WHEN 3 THEN 'channel'
+    WHEN 4 THEN 'segment_week'
+    WHEN 5 THEN 'segment'
+    WHEN 6 THEN 'week'
+    ELSE 'all'
+  END AS grouping,
+  week,
+  channel,
+  segment,
+  tickets,
+  responded,
+  asa_mean_minutes,
+  asa_median_minutes,
+  asa_p90_minutes,
+  asa_business_mean_minutes,
+  ratings,
+  satisfied,
+  CASE WHEN ratings > 0 THEN 100.0 * satisfied / ratings END AS csat_pct
+FROM grouped
+ORDER BY g, week, channel, segment;

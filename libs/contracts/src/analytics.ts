@@ -1,0 +1,74 @@
+import { z } from 'zod';
+
+export const ANALYTICS_TRIGGERS = ['schedule', 'api', 'cli'] as const;
+export const ANALYTICS_STATUSES = ['running', 'succeeded', 'failed'] as const;
+
+/** The churn model's quality on held-out history, stored with the run that trained it. */
+export const ModelReportSchema = z
+  .object({
+    method: z.enum(['logistic_regression', 'heuristic']),
+    auc: z.number().nullable().describe('ROC AUC on the latest labelled snapshot, not trained on'),
+    brier: z.number().nullable(),
+    trainRows: z.number().int(),
+    testRows: z.number().int(),
+    positives: z.number().int(),
+    calibration: z.array(z.object({ predicted: z.number(), observed: z.number(), count: z.number().int() })),
+    note: z.string().nullable().describe('Why a heuristic was used, when it was'),
+  })
+  .meta({ id: 'ModelReport' });
+export type ModelReport = z.infer<typeof ModelReportSchema>;
+
+export const AnalyticsRunSchema = z
+  .object({
+    id: z.number().int(),
+    trigger: z.enum(ANALYTICS_TRIGGERS),
+    fullRebuild: z.boolean(),
+    status: z.enum(ANALYTICS_STATUSES),
+    stage: z.string().nullable().describe('extract, compute, model, write'),
+    progress: z.number().int().min(0).max(100),
+    startedAt: z.iso.datetime(),
+    finishedAt: z.iso.datetime().nullable(),
+    asOf: z.iso.datetime().nullable().describe('The instant the results describe'),
+    rowsRead: z.number().int(),
+    rowsWritten: z.number().int(),
+    stageMs: z.record(z.string(), z.number()).describe('Milliseconds per stage'),
+    model: ModelReportSchema.nullable(),
+    error: z.string().nullable(),
+  })
+  .meta({ id: 'AnalyticsRun' });
+export type AnalyticsRun = z.infer<typeof AnalyticsRunSchema>;
+
+export const AnalyticsRunListSchema = z
+  .object({ runs: z.array(AnalyticsRunSchema) })
+  .meta({ id: 'AnalyticsRunList' });
+export type AnalyticsRunList = z.infer<typeof AnalyticsRunListSchema>;
+
+export const RunAnalyticsRequestSchema = z
+  .object({ full: z.boolean().default(false).describe('Re-extract all history instead of what is new') })
+  .meta({ id: 'RunAnalyticsRequest' });
+export type RunAnalyticsRequest = z.infer<typeof RunAnalyticsRequestSchema>;
+
+export const SUPPORT_METRIC_GROUPINGS = ['channel', 'segment', 'week'] as const;
+
+export const SupportMetricsQuerySchema = z.object({
+  by: z.enum(SUPPORT_METRIC_GROUPINGS).default('channel'),
+});
+export type SupportMetricsQuery = z.infer<typeof SupportMetricsQuerySchema>;
+
+/** ASA (first response, calendar minutes) and CSAT for one channel, segment or week. */
+export const SupportMetricRowSchema = z
+  .object({
+    key: z.string().describe('The channel, segment, or week (YYYY-MM-DD, its Monday)'),
+    tickets: z.number().int(),
+    asaMeanMinutes: z.number().nullable(),
+    asaMedianMinutes: z.number().nullable(),
+    asaP90Minutes: z.number().nullable(),
+    ratings: z.number().int(),
+    csatPct: z.number().nullable().describe('Satisfied ratings / all ratings x 100; null without ratings'),
+  })
+  .meta({ id: 'SupportMetricRow' });
+export type SupportMetricRow = z.infer<typeof SupportMetricRowSchema>;
+
+/** GET /api/metrics/support answers a plain array of rows. */
+export const SupportMetricsSchema = z.array(SupportMetricRowSchema).meta({ id: 'SupportMetrics' });
+export type SupportMetrics = z.infer<typeof SupportMetricsSchema>;
