@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stripVTControlCharacters } from 'node:util';
@@ -27,10 +29,16 @@ export interface RetainProcess {
 
 /** Runs the built server exactly as `npm start` does, with the given environment. */
 export function runRetain(env: Record<string, string | undefined>, port: number): RetainProcess {
+  // Each server gets a data dir of its own unless the test names one: no files land in the checkout.
+  const ownDataDir = 'DATA_DIR' in env ? null : fs.mkdtempSync(path.join(os.tmpdir(), 'retain-e2e-'));
   const clean = Object.fromEntries(
-    Object.entries({ ...process.env, PORT: String(port), HOST: '127.0.0.1', ...env }).filter(
-      ([, v]) => v !== undefined,
-    ),
+    Object.entries({
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      ...(ownDataDir ? { DATA_DIR: ownDataDir } : {}),
+      ...env,
+    }).filter(([, v]) => v !== undefined),
   ) as NodeJS.ProcessEnv;
   const child: ChildProcess = spawn(process.execPath, [path.join(REPO_ROOT, 'apps/api/dist/main.js')], {
     env: clean,
@@ -39,7 +47,12 @@ export function runRetain(env: Record<string, string | undefined>, port: number)
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      if (ownDataDir) fs.rmSync(ownDataDir, { recursive: true, force: true });
+      resolve(code);
+    }),
+  );
   return {
     baseUrl: `http://127.0.0.1:${port}`,
     output: () => stripVTControlCharacters(output),
