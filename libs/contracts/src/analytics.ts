@@ -72,3 +72,33 @@ export type SupportMetricRow = z.infer<typeof SupportMetricRowSchema>;
 /** GET /api/metrics/support answers a plain array of rows. */
 export const SupportMetricsSchema = z.array(SupportMetricRowSchema).meta({ id: 'SupportMetrics' });
 export type SupportMetrics = z.infer<typeof SupportMetricsSchema>;
+
+export const MovementsQuerySchema = z.object({
+  runId: z.coerce
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('A run; default the latest that recorded any'),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+export type MovementsQuery = z.infer<typeof MovementsQuerySchema>;
+
+/** Accounts that changed base segment between two analytics runs (a novice graduating, an expert slipping). */
+export const MovementsSchema = z
+  .object({
+    runId: z.number().int().nullable(),
+    movedAt: z.iso.datetime().nullable(),
+    summary: z.array(z.object({ from: z.string(), to: z.string(), accounts: z.number().int() })),
+    movements: z.array(
+      z.object({
+        accountId: z.number().int(),
+        externalId: z.string(),
+        name: z.string(),
+        from: z.string(),
+        to: z.string(),
+      }),
+    ),
+  })
+  .meta({ id: 'Movements' });
+export type Movements = z.infer<typeof MovementsSchema>;

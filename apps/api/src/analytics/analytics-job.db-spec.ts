@@ -13,6 +13,7 @@ import { AnalyticsExtractRepository } from './analytics-extract.repository.js';
 import { AnalyticsJobService } from './analytics-job.service.js';
 import { AnalyticsResultsRepository } from './analytics-results.repository.js';
 import { AnalyticsRunsRepository } from './analytics-runs.repository.js';
+import { ScoresRepository } from './scores.repository.js';
 
 jest.setTimeout(120_000);
 
@@ -119,5 +120,25 @@ describe('the analytics job on demo data', () => {
       (await pool.query(`SELECT account_id, run_id FROM account_scores ORDER BY account_id`)).rows,
     ).toEqual(before.rows);
     expect((await job.run('cli', false)).status).toBe('succeeded');
+  });
+
+  it('records the accounts that changed segment since the previous run', async () => {
+    const [account] = (
+      await pool.query<{ account_id: string; segment: string; proficiency: string }>(
+        `SELECT account_id, segment, proficiency FROM account_scores WHERE tier = 'smb' ORDER BY account_id LIMIT 1`,
+      )
+    ).rows;
+    await pool.query(`UPDATE accounts SET mrr = 100000 WHERE id = $1`, [account!.account_id]);
+    const run = await job.run('cli', false);
+    const moved = await new ScoresRepository(pool).movements({ runId: run.id, limit: 500 });
+    expect(moved.runId).toBe(run.id);
+    expect(moved.movements).toContainEqual(
+      expect.objectContaining({
+        accountId: Number(account!.account_id),
+        from: account!.segment,
+        to: `enterprise-${account!.proficiency}`,
+      }),
+    );
+    expect(moved.summary.reduce((n, s) => n + s.accounts, 0)).toBe(moved.movements.length);
   });
 });

@@ -3,6 +3,10 @@ import { Controller, Get, Query, Res } from '@nestjs/common';
 import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import {
+  MovementsQuerySchema,
+  MovementsSchema,
+  type Movements,
+  type MovementsQuery,
   SupportMetricsQuerySchema,
   SupportMetricsSchema,
   type SupportMetrics,
@@ -25,6 +29,15 @@ export class ScoresController {
     @Query({ schema: SupportMetricsQuerySchema }) query: SupportMetricsQuery,
   ): Promise<SupportMetrics> {
     return this.scores.supportMetrics(query);
+  }
+
+  @Get('movements')
+  @ApiOperation({
+    summary: 'Accounts that changed base segment in an analytics run (default: the latest with any)',
+  })
+  @ApiResponse({ status: 200, standardSchema: MovementsSchema })
+  movements(@Query({ schema: MovementsQuerySchema }) query: MovementsQuery): Promise<Movements> {
+    return this.scores.movements(query);
   }
 
   @Get('scores/export')

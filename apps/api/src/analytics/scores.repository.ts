@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type pg from 'pg';
-import type { SupportMetricRow, SupportMetricsQuery } from '@retain/contracts';
+import type { Movements, MovementsQuery, SupportMetricRow, SupportMetricsQuery } from '@retain/contracts';
 import { PG_POOL } from '../database/pg-pool.module.js';
 
 export interface ScoreExportRow {
@@ -28,6 +28,35 @@ export class ScoresRepository {
       [query.by],
     );
     return rows;
+  }
+
+  /** Segment movements of one run (default: the latest run that recorded any), with a summary. */
+  async movements(query: MovementsQuery): Promise<Movements> {
+    const run = await this.pool.query<{ run_id: string; moved_at: Date }>(
+      `SELECT run_id, max(moved_at) AS moved_at FROM segment_movements
+       WHERE ($1::bigint IS NULL OR run_id = $1) GROUP BY run_id ORDER BY run_id DESC LIMIT 1`,
+      [query.runId ?? null],
+    );
+    const found = run.rows[0];
+    if (!found) return { runId: query.runId ?? null, movedAt: null, summary: [], movements: [] };
+    const summary = await this.pool.query<{ from: string; to: string; accounts: number }>(
+      `SELECT from_segment AS "from", to_segment AS "to", count(*)::int AS accounts
+       FROM segment_movements WHERE run_id = $1 GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2`,
+      [found.run_id],
+    );
+    const movements = await this.pool.query<Movements['movements'][number]>(
+      `SELECT m.account_id::int AS "accountId", a.external_id AS "externalId", a.name,
+              m.from_segment AS "from", m.to_segment AS "to"
+       FROM segment_movements m JOIN accounts a ON a.id = m.account_id
+       WHERE m.run_id = $1 ORDER BY a.external_id LIMIT $2`,
+      [found.run_id, query.limit],
+    );
+    return {
+      runId: Number(found.run_id),
+      movedAt: found.moved_at.toISOString(),
+      summary: summary.rows,
+      movements: movements.rows,
+    };
   }
 
   /** Every scored account, in external id order, a page at a time (keyset), for CSV export. */

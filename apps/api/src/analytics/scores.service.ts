@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { SupportMetricRow, SupportMetricsQuery } from '@retain/contracts';
+import type { Movements, MovementsQuery, SupportMetricRow, SupportMetricsQuery } from '@retain/contracts';
 import { csvLine } from '../common/csv/csv-writer.js';
 import { ScoresRepository } from './scores.repository.js';
 
@@ -21,6 +21,10 @@ export class ScoresService {
 
   supportMetrics(query: SupportMetricsQuery): Promise<SupportMetricRow[]> {
     return this.scores.supportMetrics(query);
+  }
+
+  movements(query: MovementsQuery): Promise<Movements> {
+    return this.scores.movements(query);
   }
 
   /** One CSV row per scored account; reasons as "feature; feature; ...", strongest first. */
