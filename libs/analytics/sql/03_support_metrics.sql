@@ -15,8 +15,11 @@
 --                              first_response_at - created_at; see 00_definitions)
 --   asa_median_minutes         quantile_cont(minutes, 0.5) over the same tickets
 --   asa_p90_minutes            quantile_cont(minutes, 0.9) (linear interpolation between ranks)
---   asa_business_mean_minutes  mean of first_response_business_minutes over responded tickets that
---                              have it (NULL when none do)
+--   asa_business_mean_minutes  mean business-hours minutes to the first response over responded
+--                              tickets: the source's own figure (first_response_business_minutes,
+--                              e.g. Zendesk's) when given, else the minutes of the response time that
+--                              fall within the `business_hours` table's working hours (Monday-Friday,
+--                              start to end, in its time zone); NULL when neither is available
 --   ratings                    CSAT ratings given before as_of (on a known scale)
 --   satisfied                  of those, satisfied (4-5 of 5, or good)
 --   csat_pct                   satisfied / ratings x 100; NULL when there are no ratings
@@ -33,6 +36,39 @@ p AS (
     CAST(date_trunc('week', timezone('UTC', as_of)) AS DATE) - INTERVAL 25 WEEK AS first_week
   FROM params
 ),
+bh AS (SELECT start_minute, end_minute, time_zone FROM business_hours LIMIT 1),
+-- Business minutes of each responded ticket without a source figure: the overlap of its response
+-- time with each working day it spans, in the support team's time zone.
+spans AS (
+  SELECT
+    t.id,
+    timezone(bh.time_zone, t.created_at) AS created_local,
+    timezone(bh.time_zone, ticket_responded_at(t.created_at, t.first_response_at, t.first_response_minutes))
+      AS responded_local
+  FROM tickets t
+  CROSS JOIN p
+  CROSS JOIN bh
+  WHERE t.first_response_business_minutes IS NULL
+    AND ticket_responded_at(t.created_at, t.first_response_at, t.first_response_minutes) < p.as_of
+    AND t.created_at < p.as_of AND timezone('UTC', t.created_at) >= p.first_week
+),
+business AS (
+  SELECT
+    s.id,
+    sum(greatest(0,
+      epoch(least(s.responded_local, d.day + to_minutes(bh.end_minute)))
+      - epoch(greatest(s.created_local, d.day + to_minutes(bh.start_minute)))
+    )) / 60 AS minutes
+  FROM spans s
+  CROSS JOIN bh
+  CROSS JOIN LATERAL (
+    SELECT unnest(generate_series(
+      date_trunc('day', s.created_local), date_trunc('day', s.responded_local), INTERVAL 1 DAY
+    )) AS day
+  ) d
+  WHERE isodow(d.day) BETWEEN 1 AND 5
+  GROUP BY s.id
+),
 t AS (
   SELECT
     CAST(date_trunc('week', timezone('UTC', t.created_at)) AS DATE) AS week,
@@ -44,7 +80,11 @@ t AS (
     END AS minutes,
     CASE
       WHEN ticket_responded_at(t.created_at, t.first_response_at, t.first_response_minutes) < p.as_of
-        THEN t.first_response_business_minutes
+        THEN COALESCE(
+          t.first_response_business_minutes,
+          -- A response entirely outside working hours took 0 business minutes.
+          CASE WHEN (SELECT count(*) FROM bh) > 0 THEN COALESCE(b.minutes, 0) END
+        )
     END AS business_minutes,
     ticket_rated(t.csat_scale, t.csat_score)
       AND ticket_rated_at(t.created_at, t.first_response_at, t.solved_at) < p.as_of AS rated,
@@ -52,6 +92,7 @@ t AS (
   FROM tickets t
   CROSS JOIN p
   LEFT JOIN account_segments s ON s.account_id = t.account_id
+  LEFT JOIN business b ON b.id = t.id
   WHERE t.created_at < p.as_of AND timezone('UTC', t.created_at) >= p.first_week
 ),
 grouped AS (

@@ -15,7 +15,14 @@ import {
 } from '@duckdb/node-api';
 import { DEFAULT_CATALOG } from './catalog.js';
 import { AnalyticsSqlError, runAnalyticsSql } from './run-sql.js';
-import { DEFAULT_ANALYTICS_PARAMS, INPUT_SCHEMA_SQL, setCatalog, setParams } from './schema.js';
+import {
+  DEFAULT_ANALYTICS_PARAMS,
+  INPUT_SCHEMA_SQL,
+  setBusinessHours,
+  setCatalog,
+  setParams,
+  type BusinessHours,
+} from './schema.js';
 import { loadSqlFiles } from './sql-files.js';
 
 // ------------------------------------------------------------------ fixture builders
@@ -740,5 +747,67 @@ describe('account_upsell', () => {
       `SELECT (SELECT count(*) FROM account_upsell) AS upsell, (SELECT count(*) FROM account_features_now) AS features`,
     );
     expect(row!.upsell).toBe(row!.features);
+  });
+});
+
+describe('business-hours ASA', () => {
+  // AS_OF is Wednesday 2024-06-12 12:00 UTC; June is daylight time in New York (UTC-4).
+  const at = (iso: string) => new Date(iso);
+  const businessTickets: TicketRow[] = [
+    // Friday 16:00 to Monday 10:00 UTC: 60 minutes on Friday and 60 on Monday within 09-17.
+    {
+      ...makeTicket(ENTERPRISE_BY_MRR, at('2024-06-07T16:00:00Z'), null),
+      id: 9001,
+      first_response_at: at('2024-06-10T10:00:00Z'),
+    },
+    // Answered within Saturday: no business minutes at all.
+    { ...makeTicket(ENTERPRISE_BY_MRR, at('2024-06-08T10:00:00Z'), 120), id: 9002 },
+    // The source reported its own business minutes: trusted as given.
+    {
+      ...makeTicket(ENTERPRISE_BY_MRR, at('2024-06-10T12:00:00Z'), 45),
+      id: 9003,
+      first_response_business_minutes: 30,
+    },
+    // Monday 12:00-14:00 UTC is 08:00-10:00 in New York: 120 minutes in UTC hours, 60 in New York's.
+    { ...makeTicket(ENTERPRISE_BY_MRR, at('2024-06-10T12:00:00Z'), 120), id: 9004 },
+  ];
+
+  async function businessMean(hours: BusinessHours | null): Promise<unknown> {
+    const db = await DuckDBInstance.create(':memory:');
+    const c = await db.connect();
+    try {
+      await c.run(INPUT_SCHEMA_SQL);
+      await insertRows(c, 'accounts', ACCOUNT_COLUMNS, accounts);
+      await insertRows(c, 'tickets', TICKET_COLUMNS, businessTickets);
+      await setParams(c, { asOf: AS_OF, ...DEFAULT_ANALYTICS_PARAMS });
+      await setCatalog(c, DEFAULT_CATALOG);
+      await setBusinessHours(c, hours);
+      await runAnalyticsSql(c);
+      const [all] = await query(
+        c,
+        `SELECT asa_business_mean_minutes AS m FROM support_metrics WHERE grouping = 'all'`,
+      );
+      return all!.m;
+    } finally {
+      c.closeSync();
+      db.closeSync();
+    }
+  }
+
+  it('counts only the minutes within working hours, in the team’s time zone', async () => {
+    expect(await businessMean({ startMinute: 540, endMinute: 1020, timeZone: 'UTC' })).toBeCloseTo(
+      (120 + 0 + 30 + 120) / 4,
+      9,
+    );
+    expect(
+      await businessMean({ startMinute: 540, endMinute: 1020, timeZone: 'America/New_York' }),
+    ).toBeCloseTo(
+      (300 + 0 + 30 + 60) / 4 /* 9001 in New York: Friday 12:00-17:00; Monday 06:00 adds none */,
+      9,
+    );
+  });
+
+  it('without working hours, uses only what the source reported', async () => {
+    expect(await businessMean(null)).toBeCloseTo(30, 9);
   });
 });

@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS params (
   enterprise_min_seats INTEGER, expert_min_score DOUBLE
 );
 CREATE TABLE IF NOT EXISTS catalog (kind VARCHAR, name VARCHAR);
+CREATE TABLE IF NOT EXISTS business_hours (start_minute INTEGER, end_minute INTEGER, time_zone VARCHAR);
 `;
 
 export interface AnalyticsParams {
@@ -146,5 +147,36 @@ export async function setCatalog(
       insert.bind([row.kind, row.name], [VARCHAR, VARCHAR]);
       await insert.run();
     }
+  });
+}
+
+/** Support's working hours for business-hours ASA: weekdays (Monday-Friday), from-to in a time zone. */
+export interface BusinessHours {
+  /** Minutes after local midnight the working day starts, e.g. 540 for 09:00. */
+  startMinute: number;
+  /** Minutes after local midnight it ends, e.g. 1020 for 17:00. */
+  endMinute: number;
+  /** IANA time zone, e.g. "Europe/Berlin". */
+  timeZone: string;
+}
+
+/**
+ * Replaces the one-row `business_hours` table (empty without hours: business-hours ASA then only
+ * comes from sources that report it, such as Zendesk's ticket metrics).
+ */
+export async function setBusinessHours(
+  connection: DuckDBConnection,
+  hours: BusinessHours | null,
+): Promise<void> {
+  if (hours && !(hours.startMinute >= 0 && hours.startMinute < hours.endMinute && hours.endMinute <= 1440))
+    throw new RangeError('business hours must start before they end, within one day');
+  await inTransaction(connection, async () => {
+    await connection.run('DELETE FROM business_hours');
+    if (!hours) return;
+    const insert = await connection.prepare(
+      'INSERT INTO business_hours (start_minute, end_minute, time_zone) VALUES ($1, $2, $3)',
+    );
+    insert.bind([hours.startMinute, hours.endMinute, hours.timeZone], [INTEGER, INTEGER, VARCHAR]);
+    await insert.run();
   });
 }

@@ -63,6 +63,12 @@ export const SupportMetricRowSchema = z
     asaMeanMinutes: z.number().nullable(),
     asaMedianMinutes: z.number().nullable(),
     asaP90Minutes: z.number().nullable(),
+    asaBusinessMeanMinutes: z
+      .number()
+      .nullable()
+      .describe(
+        'Mean first response in business hours (BUSINESS_HOURS, BUSINESS_TIMEZONE, or the source’s own figure)',
+      ),
     ratings: z.number().int(),
     csatPct: z.number().nullable().describe('Satisfied ratings / all ratings x 100; null without ratings'),
   })

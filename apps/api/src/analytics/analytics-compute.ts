@@ -4,6 +4,7 @@ import {
   INPUT_SCHEMA_SQL,
   flattenTraits,
   runAnalyticsSql,
+  setBusinessHours,
   setCatalog,
   setParams,
   trainChurnModel,
@@ -78,6 +79,10 @@ export async function computeScores(
   hooks: { onModelStage: () => Promise<void> },
 ): Promise<ComputedResults> {
   const c = lake.connection;
+  // Settings tables are rebuilt each run, so a lake from an older version takes new columns.
+  await c.run(
+    `DROP TABLE IF EXISTS params; DROP TABLE IF EXISTS catalog; DROP TABLE IF EXISTS business_hours;`,
+  );
   await c.run(INPUT_SCHEMA_SQL);
   await setParams(c, {
     asOf,
@@ -87,6 +92,7 @@ export async function computeScores(
     expertMinScore: DEFAULT_EXPERT_MIN_SCORE,
   });
   await setCatalog(c, DEFAULT_CATALOG);
+  await setBusinessHours(c, config.analytics.businessHours);
   await runAnalyticsSql(c);
 
   await hooks.onModelStage();

@@ -23,7 +23,8 @@ export class ScoresRepository {
     const key = query.by === 'week' ? `to_char(week, 'YYYY-MM-DD')` : query.by;
     const { rows } = await this.pool.query<SupportMetricRow>(
       `SELECT ${key} AS key, tickets, asa_mean_minutes AS "asaMeanMinutes", asa_median_minutes AS "asaMedianMinutes",
-              asa_p90_minutes AS "asaP90Minutes", ratings, csat_pct AS "csatPct"
+              asa_p90_minutes AS "asaP90Minutes", asa_business_mean_minutes AS "asaBusinessMeanMinutes",
+              ratings, csat_pct AS "csatPct"
        FROM support_metrics WHERE grouping = $1 ORDER BY 1`,
       [query.by],
     );

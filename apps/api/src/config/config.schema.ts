@@ -53,6 +53,27 @@ export const envSchema = z.object({
   TIER_ENTERPRISE_MIN_MRR: nonNegative.default(5000),
   TIER_MIDMARKET_MIN_MRR: nonNegative.default(500),
   TIER_ENTERPRISE_MIN_SEATS: positiveInt.default(250),
+  BUSINESS_HOURS: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$/, {
+      error: 'expected HH:MM-HH:MM, e.g. 09:00-17:00',
+    })
+    .refine((v) => v.slice(0, 5) < v.slice(6), { error: 'the working day must end after it starts' })
+    .default('09:00-17:00'),
+  BUSINESS_TIMEZONE: z
+    .string()
+    .refine(
+      (tz) => {
+        try {
+          new Intl.DateTimeFormat('en-US', { timeZone: tz });
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      { error: 'expected an IANA time zone, e.g. Europe/Berlin' },
+    )
+    .default('UTC'),
   INGEST_CONCURRENCY: positiveInt.max(64, 'expected at most 64').default(8),
   INGEST_QUEUE_LIMIT: positiveInt.default(64),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),

@@ -54,6 +54,8 @@ describe('loadConfig', () => {
       DEMO_DATA: 'maybe',
       DEMO_DAYS: '0',
       ANALYTICS_CRON: 'every minute',
+      BUSINESS_HOURS: '17:00-09:00',
+      BUSINESS_TIMEZONE: 'Mars/Olympus',
     });
     expect(problems).toEqual([
       'PORT: expected a port number (got "abc")',
@@ -61,6 +63,8 @@ describe('loadConfig', () => {
       'DEMO_DATA: expected true or false (got "maybe")',
       'DEMO_DAYS: expected a number above 0 (got "0")',
       'ANALYTICS_CRON: expected a cron expression, e.g. "*/15 * * * *" (got "every minute")',
+      'BUSINESS_HOURS: the working day must end after it starts (got "17:00-09:00")',
+      'BUSINESS_TIMEZONE: expected an IANA time zone, e.g. Europe/Berlin (got "Mars/Olympus")',
     ]);
   });
 

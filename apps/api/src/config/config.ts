@@ -20,7 +20,11 @@ export interface AppConfig {
     seed: number;
   };
   embeddedPostgres: { port: number; dir: string };
-  analytics: { cron: string };
+  analytics: {
+    cron: string;
+    /** Support's working hours (Monday-Friday) for business-hours ASA. */
+    businessHours: { startMinute: number; endMinute: number; timeZone: string };
+  };
   /** Requests writing at once, and how many may wait before the next gets 429. */
   ingest: { concurrency: number; queueLimit: number };
   tiers: { enterpriseMinMrr: number; midMarketMinMrr: number; enterpriseMinSeats: number };
@@ -57,6 +61,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   return toAppConfig(parsed.data);
 }
 
+const minutesOf = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+
 function toAppConfig(env: Env): AppConfig {
   const dataDir = path.resolve(env.DATA_DIR ?? path.join(REPO_ROOT, 'data'));
   return {
@@ -72,7 +78,14 @@ function toAppConfig(env: Env): AppConfig {
       seed: env.DEMO_SEED,
     },
     embeddedPostgres: { port: env.EMBEDDED_PG_PORT, dir: path.join(dataDir, 'pg') },
-    analytics: { cron: env.ANALYTICS_CRON },
+    analytics: {
+      cron: env.ANALYTICS_CRON,
+      businessHours: {
+        startMinute: minutesOf(env.BUSINESS_HOURS.slice(0, 5)),
+        endMinute: minutesOf(env.BUSINESS_HOURS.slice(6)),
+        timeZone: env.BUSINESS_TIMEZONE,
+      },
+    },
     ingest: { concurrency: env.INGEST_CONCURRENCY, queueLimit: env.INGEST_QUEUE_LIMIT },
     tiers: {
       enterpriseMinMrr: env.TIER_ENTERPRISE_MIN_MRR,
