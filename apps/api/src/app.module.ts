@@ -15,6 +15,7 @@ import { PgPoolModule } from './database/pg-pool.module.js';
 import { ImportsModule } from './imports/imports.module.js';
 import { IngestModule } from './ingest/ingest.module.js';
 import { RejectedItemsModule } from './rejected-items/rejected-items.module.js';
+import { SegmentsModule } from './segments/segments.module.js';
 import { SourcesModule } from './sources/sources.module.js';
 import { RUNTIME, type Runtime } from './runtime.js';
 
@@ -36,6 +37,7 @@ export class AppModule {
         ImportsModule,
         RejectedItemsModule,
         AnalyticsModule,
+        SegmentsModule,
       ],
       providers: [
         { provide: RUNTIME, useValue: runtime },

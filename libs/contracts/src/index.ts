@@ -4,3 +4,4 @@ export * from './ingest.js';
 export * from './sources.js';
 export * from './imports.js';
 export * from './analytics.js';
+export * from './segments.js';

@@ -6,6 +6,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { ModelReport } from '@retain/contracts';
 import { copyJson, copyNumber, copyRow, copyText } from '../database/copy-text.js';
 import { PG_POOL, inTransaction } from '../database/pg-pool.module.js';
+import { refreshCustomSegmentMembers } from '../segments/segment-membership.js';
 
 export interface AccountScoreRow {
   accountId: string;
@@ -96,6 +97,7 @@ export class AnalyticsResultsRepository {
       const inserted = await client.query(
         `INSERT INTO account_scores SELECT n.* FROM account_scores_new n JOIN accounts a ON a.id = n.account_id`,
       );
+      await refreshCustomSegmentMembers(client);
 
       await client.query(`DELETE FROM support_metrics`);
       await copyRows(

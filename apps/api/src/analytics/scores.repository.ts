@@ -12,6 +12,8 @@ export interface ScoreExportRow {
   health: number | null;
   upsell_score: number | null;
   churn_reasons: { feature?: string }[];
+  /** The account's custom segments, by name, joined with ';'; null when none. */
+  custom_segments: string | null;
 }
 
 /** Reads of the analytics results: what the API serves and exports. */
@@ -65,7 +67,10 @@ export class ScoresRepository {
     let after = '';
     for (;;) {
       const { rows } = await this.pool.query<ScoreExportRow>(
-        `SELECT a.external_id, s.tier, s.proficiency, s.segment, s.churn_risk, s.health, s.upsell_score, s.churn_reasons
+        `SELECT a.external_id, s.tier, s.proficiency, s.segment, s.churn_risk, s.health, s.upsell_score, s.churn_reasons,
+                (SELECT string_agg(c.name, ';' ORDER BY c.name)
+                 FROM custom_segment_members m JOIN custom_segments c ON c.id = m.segment_id
+                 WHERE m.account_id = a.id) AS custom_segments
          FROM account_scores s JOIN accounts a ON a.id = s.account_id
          WHERE a.external_id > $1 ORDER BY a.external_id LIMIT $2`,
         [after, pageSize],

@@ -27,7 +27,7 @@ export class ScoresService {
     return this.scores.movements(query);
   }
 
-  /** One CSV row per scored account; reasons as "feature; feature; ...", strongest first. */
+  /** One CSV row per scored account; segments as "base;custom;...", reasons as "feature; ...", strongest first. */
   async *exportCsv(): AsyncGenerator<string> {
     yield csvLine(SCORE_EXPORT_COLUMNS);
     for await (const page of this.scores.exportRows()) {
@@ -37,7 +37,7 @@ export class ScoresService {
           r.external_id,
           r.tier,
           r.proficiency,
-          r.segment,
+          r.custom_segments ? `${r.segment};${r.custom_segments}` : r.segment,
           r.churn_risk === null ? null : Math.round(r.churn_risk * 10_000) / 10_000,
           r.health,
           r.upsell_score === null ? null : Math.round(r.upsell_score * 10_000) / 10_000,

@@ -7,11 +7,17 @@ import { TicketEntity } from '../tickets/ticket.entity.js';
 import { InitialSchema1763900000000 } from './migrations/1763900000000-initial-schema.js';
 import { Ingest1764000000000 } from './migrations/1764000000000-ingest.js';
 import { Analytics1764100000000 } from './migrations/1764100000000-analytics.js';
+import { CustomSegments1764200000000 } from './migrations/1764200000000-custom-segments.js';
 
 export const ENTITIES = [AccountEntity, ContactEntity, EventEntity, TicketEntity, SourceEntity];
 
 /** Listed in order; a committed migration is never edited, only followed by a new one. */
-export const MIGRATIONS = [InitialSchema1763900000000, Ingest1764000000000, Analytics1764100000000];
+export const MIGRATIONS = [
+  InitialSchema1763900000000,
+  Ingest1764000000000,
+  Analytics1764100000000,
+  CustomSegments1764200000000,
+];
 
 /** The one data source definition, used by the API, the CLI and the tests alike. */
 export function dataSourceOptions(url: string): DataSourceOptions {

@@ -8,6 +8,8 @@ const TABLES = [
   'accounts',
   'analytics_runs',
   'contacts',
+  'custom_segment_members',
+  'custom_segments',
   'events',
   'identity_aliases',
   'imports',
