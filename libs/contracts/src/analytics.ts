@@ -14,6 +14,9 @@ export const ModelReportSchema = z
     positives: z.number().int(),
     calibration: z.array(z.object({ predicted: z.number(), observed: z.number(), count: z.number().int() })),
     note: z.string().nullable().describe('Why a heuristic was used, when it was'),
+    trainedAt: z.iso
+      .datetime()
+      .describe('Trained once a day (and on a full rebuild); runs in between reuse it'),
   })
   .meta({ id: 'ModelReport' });
 export type ModelReport = z.infer<typeof ModelReportSchema>;

@@ -133,6 +133,7 @@ export class AnalyticsJobService {
       const asOf = new Date();
       const computed = await computeScores(lake, this.config, asOf, {
         onModelStage: () => enter('model'),
+        full,
       });
 
       await enter('write');

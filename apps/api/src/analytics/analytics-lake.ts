@@ -38,6 +38,9 @@ export class AnalyticsLake {
     }
     const connection = await instance.connect();
     await connection.run(`SET TimeZone = 'UTC'`);
+    // DuckDB would take most of the machine by default; it spills to disk past this instead.
+    await connection.run(`SET memory_limit = '1GB'`);
+    await connection.run(`SET temp_directory = ${sqlString(`${file}.tmp`)}`);
     await connection.run(`
       CREATE TABLE IF NOT EXISTS events (id BIGINT, account_id BIGINT, contact_id BIGINT, type VARCHAR,
                                          name VARCHAR, ts TIMESTAMPTZ);
@@ -71,9 +74,13 @@ export class AnalyticsLake {
    * Adds extracted events. `full` starts the history over. The late-commit window re-reads some
    * events; they replace their earlier copy (same id), so nothing is counted twice.
    */
-  async addEvents(csv: string, full: boolean): Promise<number> {
+  async addEvents(csv: string, full: boolean): Promise<void> {
     const c = this.connection;
-    await c.run(`CREATE OR REPLACE TEMP TABLE events_new AS SELECT * FROM ${readCsv(csv, EVENT_COLUMNS)}`);
+    const source = readCsv(csv, EVENT_COLUMNS);
+    // A full load goes straight from the file; an incremental one is small and staged, so the
+    // window's re-read events can replace their earlier copies.
+    const from = full ? source : 'events_new';
+    if (!full) await c.run(`CREATE OR REPLACE TEMP TABLE events_new AS SELECT * FROM ${source}`);
     await c.run('BEGIN TRANSACTION');
     try {
       if (full) {
@@ -82,18 +89,16 @@ export class AnalyticsLake {
         await c.run(`DELETE FROM events WHERE id IN (SELECT id FROM events_new)`);
         await c.run(`DELETE FROM events_unresolved WHERE id IN (SELECT id FROM events_new)`);
       }
-      await c.run(`INSERT INTO events SELECT id, account_id, contact_id, type, name, ts FROM events_new`);
+      await c.run(`INSERT INTO events SELECT id, account_id, contact_id, type, name, ts FROM ${from}`);
       await c.run(
-        `INSERT INTO events_unresolved SELECT id, user_id, group_id, anonymous_id FROM events_new WHERE account_id IS NULL`,
+        `INSERT INTO events_unresolved SELECT id, user_id, group_id, anonymous_id FROM ${from} WHERE account_id IS NULL`,
       );
       await c.run('COMMIT');
     } catch (error) {
       await c.run('ROLLBACK');
       throw error;
     }
-    const reader = await c.runAndReadAll(`SELECT count(*)::BIGINT AS n FROM events_new`);
-    await c.run(`DROP TABLE events_new`);
-    return Number(reader.getRowObjectsJson()[0]!.n);
+    if (!full) await c.run(`DROP TABLE events_new`);
   }
 
   /**

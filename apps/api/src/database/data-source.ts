@@ -7,6 +7,7 @@ import { TicketEntity } from '../tickets/ticket.entity.js';
 import { InitialSchema1763900000000 } from './migrations/1763900000000-initial-schema.js';
 import { Ingest1764000000000 } from './migrations/1764000000000-ingest.js';
 import { Analytics1764100000000 } from './migrations/1764100000000-analytics.js';
+import { EventsReceivedBrin1764300000000 } from './migrations/1764300000000-events-received-brin.js';
 import { CustomSegments1764200000000 } from './migrations/1764200000000-custom-segments.js';
 
 export const ENTITIES = [AccountEntity, ContactEntity, EventEntity, TicketEntity, SourceEntity];
@@ -17,6 +18,7 @@ export const MIGRATIONS = [
   Ingest1764000000000,
   Analytics1764100000000,
   CustomSegments1764200000000,
+  EventsReceivedBrin1764300000000,
 ];
 
 /** The one data source definition, used by the API, the CLI and the tests alike. */

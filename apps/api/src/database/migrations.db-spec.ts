@@ -74,6 +74,7 @@ describe('migrations', () => {
       'events_account_time_idx',
       'events_message_id_key',
       'events_pkey',
+      'events_received_at_brin',
     ]);
   });
 

@@ -37,10 +37,10 @@ describe('fitLogisticRegression', () => {
     beta.forEach((_, j) => expect(lbfgs.coefficients[j]).toBeCloseTo(newton.coefficients[j], 6));
   });
 
-  it('uses L-BFGS for wide data, finishing with Newton when it runs out of iterations', () => {
+  it('uses L-BFGS for wide data (over 128 columns), finishing with Newton when it runs out of iterations', () => {
     const wide = synthetic(
       2_000,
-      Array.from({ length: 80 }, (_, j) => (j % 4 === 0 ? 0.6 : 0)),
+      Array.from({ length: 160 }, (_, j) => (j % 8 === 0 ? 0.6 : 0)),
       -0.5,
       8,
     );
