@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { Inject, Injectable } from '@nestjs/common';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
-import { PG_POOL } from '../database/pg-pool.module.js';
+import { PG_POOL, checkOut } from '../database/pg-pool.module.js';
 
 /** Rows committed late (a long transaction) are caught by re-reading this window each run. */
 export const LATE_COMMIT_WINDOW = '10 minutes';
@@ -121,23 +121,18 @@ export class AnalyticsExtractRepository {
 
   /** Writes the spec's rows to `file` as CSV; returns how many rows. */
   async toCsv(spec: ExtractSpec, file: string): Promise<number> {
-    const client = await this.pool.connect();
+    const out = await checkOut(this.pool);
     let broken = false;
-    const onError = (): void => {
-      broken = true;
-    };
-    client.on('error', onError);
     try {
-      await client.query(`SET TIME ZONE 'UTC'`);
-      const stream = client.query(copyTo(`COPY (${spec.query}) TO STDOUT WITH (FORMAT csv)`));
+      await out.client.query(`SET TIME ZONE 'UTC'`);
+      const stream = out.client.query(copyTo(`COPY (${spec.query}) TO STDOUT WITH (FORMAT csv)`));
       await pipeline(stream, fs.createWriteStream(file));
       return Number((stream as unknown as { rowCount?: number }).rowCount ?? 0);
     } catch (error) {
       broken = true;
       throw error;
     } finally {
-      client.off('error', onError);
-      client.release(broken);
+      out.release(broken);
     }
   }
 }

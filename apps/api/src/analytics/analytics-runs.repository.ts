@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type pg from 'pg';
 import type { AnalyticsRun, ModelReport } from '@retain/contracts';
-import { PG_POOL } from '../database/pg-pool.module.js';
+import { PG_POOL, checkOut } from '../database/pg-pool.module.js';
 
 /** Advisory lock that makes analytics runs never overlap, across processes and API copies. */
 const ANALYTICS_LOCK = 72_657_004;
@@ -57,26 +57,27 @@ export class AnalyticsRunsRepository {
 
   /** The run lock on a connection of its own (it goes with the connection if the process dies). */
   async tryLock(): Promise<RunLock | null> {
-    const client = await this.pool.connect();
-    const onError = (): void => undefined;
-    client.on('error', onError);
-    const { rows } = await client
-      .query<{ locked: boolean }>(`SELECT pg_try_advisory_lock($1) AS locked`, [ANALYTICS_LOCK])
-      .catch((error: unknown) => {
-        client.release(true);
-        throw error;
-      });
-    if (!rows[0]!.locked) {
-      client.off('error', onError);
-      client.release();
-      return null;
+    const out = await checkOut(this.pool);
+    try {
+      const { rows } = await out.client.query<{ locked: boolean }>(
+        `SELECT pg_try_advisory_lock($1) AS locked`,
+        [ANALYTICS_LOCK],
+      );
+      if (!rows[0]!.locked) {
+        out.release();
+        return null;
+      }
+    } catch (error) {
+      out.release(true);
+      throw error;
     }
     return {
       release: async () => {
-        let broken = false;
-        await client.query(`SELECT pg_advisory_unlock($1)`, [ANALYTICS_LOCK]).catch(() => (broken = true));
-        client.off('error', onError);
-        client.release(broken);
+        const unlocked = await out.client.query(`SELECT pg_advisory_unlock($1)`, [ANALYTICS_LOCK]).then(
+          () => true,
+          () => false,
+        );
+        out.release(!unlocked);
       },
     };
   }

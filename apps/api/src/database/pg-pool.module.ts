@@ -12,31 +12,57 @@ export function isRetryable(error: unknown): boolean {
   return code === '40P01' || code === '40001';
 }
 
-/** Runs `work` in one transaction on a pooled client; retries once on a deadlock. */
+/** A pooled client checked out with an 'error' listener, and its release. */
+export interface CheckedOut {
+  client: pg.PoolClient;
+  /** Whether the connection reported an error while out. */
+  lost(): boolean;
+  /** Returns the client; `broken` (or a lost connection) destroys it instead. */
+  release(broken?: boolean): void;
+}
+
+/**
+ * Checks a client out so that a connection lost while it is in use (a restart, a forced DROP)
+ * never becomes an unhandled 'error' that ends the process. A destroyed client keeps its listener,
+ * as its closing may still report; it is never reused.
+ */
+export async function checkOut(pool: pg.Pool): Promise<CheckedOut> {
+  const client = await pool.connect();
+  let lost = false;
+  const onError = (): void => {
+    lost = true;
+  };
+  client.on('error', onError);
+  return {
+    client,
+    lost: () => lost,
+    release: (broken = false) => {
+      const destroy = broken || lost;
+      if (!destroy) client.off('error', onError);
+      client.release(destroy);
+    },
+  };
+}
+
+/** Runs `work` in one transaction on a pooled client; retries on a deadlock. */
 export async function inTransaction<T>(
   pool: pg.Pool,
   work: (client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
-    const client = await pool.connect();
+    const out = await checkOut(pool);
     let broken = false;
-    // A connection lost mid-transaction emits 'error' on the client; unheard, it would end the process.
-    const onError = (): void => {
-      broken = true;
-    };
-    client.on('error', onError);
     try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
+      await out.client.query('BEGIN');
+      const result = await work(out.client);
+      await out.client.query('COMMIT');
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => (broken = true));
+      await out.client.query('ROLLBACK').catch(() => (broken = true));
       if (attempt < 3 && isRetryable(error)) continue;
       throw error;
     } finally {
-      client.off('error', onError);
-      client.release(broken);
+      out.release(broken);
     }
   }
 }

@@ -22,6 +22,8 @@ describe('bulk writes of imported rows', () => {
     db = await createTestDatabase('imports_write');
     await prepareDatabase(db.url);
     pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    // The database is dropped with FORCE at the end; a closing connection may report it.
+    pool.on('error', () => undefined);
     writer = new ImportsWriteRepository(pool);
   });
   afterAll(async () => {

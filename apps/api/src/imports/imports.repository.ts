@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type pg from 'pg';
 import type { Import, ImportCounts, ImportFormat, ImportKind } from '@retain/contracts';
-import { PG_POOL } from '../database/pg-pool.module.js';
+import { PG_POOL, checkOut } from '../database/pg-pool.module.js';
 
 interface Row {
   id: string;
@@ -76,36 +76,31 @@ export class ImportsRepository {
    * A session lock: it goes with the connection if the process dies, so a crashed run can resume.
    */
   async tryLock(id: number): Promise<ImportLock | null> {
-    const client = await this.pool.connect();
-    let broken = false;
-    const onError = (): void => {
-      broken = true;
-    };
-    client.on('error', onError);
+    const out = await checkOut(this.pool);
     try {
-      const { rows } = await client.query<{ locked: boolean }>(
+      const { rows } = await out.client.query<{ locked: boolean }>(
         `SELECT pg_try_advisory_lock($1, $2::int) AS locked`,
         [IMPORT_LOCK, id],
       );
-      if (rows[0]!.locked) {
-        return {
-          release: async () => {
-            await client
-              .query(`SELECT pg_advisory_unlock($1, $2::int)`, [IMPORT_LOCK, id])
-              .catch(() => (broken = true));
-            client.off('error', onError);
-            client.release(broken);
-          },
-        };
+      if (!rows[0]!.locked) {
+        out.release();
+        return null;
       }
     } catch (error) {
-      client.off('error', onError);
-      client.release(true);
+      out.release(true);
       throw error;
     }
-    client.off('error', onError);
-    client.release(broken);
-    return null;
+    return {
+      release: async () => {
+        const unlocked = await out.client
+          .query(`SELECT pg_advisory_unlock($1, $2::int)`, [IMPORT_LOCK, id])
+          .then(
+            () => true,
+            () => false,
+          );
+        out.release(!unlocked);
+      },
+    };
   }
 
   async create(input: NewImport): Promise<Import> {

@@ -27,6 +27,8 @@ describe('ingest of Segment messages into PostgreSQL', () => {
     db = await createTestDatabase('ingest');
     await prepareDatabase(db.url);
     pool = new pg.Pool({ connectionString: db.url, max: 4 });
+    // The database is dropped with FORCE at the end; a closing connection may report it.
+    pool.on('error', () => undefined);
     sourceId = (
       await pool.query<{ id: number }>(
         `INSERT INTO sources (name, write_key_hash, write_key_prefix) VALUES ('test', 'h', 'rk_') RETURNING id`,
