@@ -46,7 +46,7 @@ export const envSchema = z.object({
   DATA_DIR: z.string().min(1).optional(),
   DEMO_DATA: booleanString.optional(),
   DEMO_ACCOUNTS: positiveInt.default(2000),
-  DEMO_DAYS: positiveInt.max(3650, 'expected at most 3650 days').default(90),
+  DEMO_DAYS: positiveInt.max(3650, 'expected at most 3650 days').default(180),
   DEMO_SEED: z.coerce.number({ error: 'expected a number' }).int('expected a whole number').default(42),
   EMBEDDED_PG_PORT: port.default(54329),
   ANALYTICS_CRON: cronExpression.default('*/15 * * * *'),

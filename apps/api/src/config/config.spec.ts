@@ -18,7 +18,7 @@ describe('loadConfig', () => {
     expect(config.databaseUrl).toBeUndefined();
     expect(config.dataDir.endsWith('/data')).toBe(true);
     expect(config.embeddedPostgres.dir).toBe(`${config.dataDir}/pg`);
-    expect(config.demo).toEqual({ enabled: true, accounts: 2000, days: 90, seed: 42 });
+    expect(config.demo).toEqual({ enabled: true, accounts: 2000, days: 180, seed: 42 });
     expect(config.analytics.cron).toBe('*/15 * * * *');
     expect(config.logLevels).toEqual(['error', 'warn', 'log']);
   });
