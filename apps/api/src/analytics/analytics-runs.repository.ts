@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type pg from 'pg';
 import type { AnalyticsRun, ModelReport } from '@retain/contracts';
-import { PG_POOL, checkOut } from '../database/pg-pool.module.js';
+import { PG_POOL, tryAdvisoryLock, type AdvisoryLock } from '../database/pg-pool.module.js';
 
 /** Advisory lock that makes analytics runs never overlap, across processes and API copies. */
 const ANALYTICS_LOCK = 72_657_004;
@@ -47,39 +47,15 @@ const toRun = (r: Row): AnalyticsRun => ({
   error: r.error,
 });
 
-export interface RunLock {
-  release(): Promise<void>;
-}
+export type RunLock = AdvisoryLock;
 
 @Injectable()
 export class AnalyticsRunsRepository {
   constructor(@Inject(PG_POOL) private readonly pool: pg.Pool) {}
 
   /** The run lock on a connection of its own (it goes with the connection if the process dies). */
-  async tryLock(): Promise<RunLock | null> {
-    const out = await checkOut(this.pool);
-    try {
-      const { rows } = await out.client.query<{ locked: boolean }>(
-        `SELECT pg_try_advisory_lock($1) AS locked`,
-        [ANALYTICS_LOCK],
-      );
-      if (!rows[0]!.locked) {
-        out.release();
-        return null;
-      }
-    } catch (error) {
-      out.release(true);
-      throw error;
-    }
-    return {
-      release: async () => {
-        const unlocked = await out.client.query(`SELECT pg_advisory_unlock($1)`, [ANALYTICS_LOCK]).then(
-          () => true,
-          () => false,
-        );
-        out.release(!unlocked);
-      },
-    };
+  tryLock(): Promise<RunLock | null> {
+    return tryAdvisoryLock(this.pool, ANALYTICS_LOCK);
   }
 
   /** Runs a dead process left 'running' are marked failed (only called while holding the lock). */

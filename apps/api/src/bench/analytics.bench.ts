@@ -17,6 +17,7 @@ import {
   type FeatureComparison,
 } from './analytics-postgres-features.js';
 import { Cleanup, machineBusySeconds, postgresCpuSeconds } from './bench-process.js';
+import { checkpoint, fmt, query, redacted, withDatabase } from './bench-database.js';
 
 /**
  * `npm run bench:analytics`: the analytics job on demo data in a fresh database and DATA_DIR.
@@ -113,43 +114,7 @@ const NEW_DAY_SQL: Record<Options['newDay'], { describe: string; sql: string }> 
   },
 };
 
-const fmt = (n: number, digits = 0) =>
-  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const round = (n: number, digits: number) => Math.round(n * 10 ** digits) / 10 ** digits;
-
-/** The same server URL with another database name. */
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
-
-function redacted(url: string): string {
-  const u = new URL(url);
-  if (u.password) u.password = '***';
-  return u.toString();
-}
-
-async function query<T extends pg.QueryResultRow>(url: string, sql: string): Promise<pg.QueryResult<T>> {
-  const client = new pg.Client({ connectionString: url, application_name: 'retain-bench' });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return await client.query<T>(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-/** CHECKPOINT needs superuser (or pg_checkpoint); without it the phases just start less even. */
-async function checkpoint(client: pg.Client): Promise<boolean> {
-  try {
-    await client.query('CHECKPOINT');
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Where the machine's CPU went during a phase: whose, and how much was somebody else's. */
 interface CpuShare {

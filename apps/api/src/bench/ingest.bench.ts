@@ -24,6 +24,7 @@ import {
   waitUntilUp,
   type ServerProcess,
 } from './bench-process.js';
+import { checkpoint, fmt, query, redacted, withDatabase } from './bench-database.js';
 
 /**
  * `npm run bench:ingest`: N Segment track events through `POST /v1/batch` against raw COPY of the
@@ -64,43 +65,6 @@ const program = new Command()
   )
   .option('--cpu-prof <dir>', 'run the server with node --cpu-prof, writing the profile to <dir>')
   .option('--json', 'print the result as one JSON object on the last line of stdout');
-
-const fmt = (n: number, digits = 0) =>
-  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-
-/** The same server URL with another database name (and no password when shown). */
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
-
-function redacted(url: string): string {
-  const u = new URL(url);
-  if (u.password) u.password = '***';
-  return u.toString();
-}
-
-async function query<T extends pg.QueryResultRow>(url: string, sql: string): Promise<pg.QueryResult<T>> {
-  const client = new pg.Client({ connectionString: url, application_name: 'retain-bench' });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return await client.query<T>(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-/** CHECKPOINT needs superuser (or pg_checkpoint); without it the phases just start less even. */
-async function checkpoint(client: pg.Client): Promise<boolean> {
-  try {
-    await client.query('CHECKPOINT');
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function createSource(server: ServerProcess): Promise<{ id: number; writeKey: string }> {
   const res = await fetch(`${server.baseUrl}/api/sources`, {

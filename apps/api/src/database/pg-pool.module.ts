@@ -44,6 +44,46 @@ export async function checkOut(pool: pg.Pool): Promise<CheckedOut> {
   };
 }
 
+export interface AdvisoryLock {
+  release(): Promise<void>;
+}
+
+/**
+ * A session advisory lock held on a connection of its own, or null when another session holds it.
+ * It goes with the connection if the process dies, so work a crashed process held can be resumed.
+ */
+export async function tryAdvisoryLock(
+  pool: pg.Pool,
+  key: number,
+  sub?: number,
+): Promise<AdvisoryLock | null> {
+  const out = await checkOut(pool);
+  const args = sub === undefined ? [key] : [key, sub];
+  const keys = sub === undefined ? '$1' : '$1, $2::int';
+  try {
+    const { rows } = await out.client.query<{ locked: boolean }>(
+      `SELECT pg_try_advisory_lock(${keys}) AS locked`,
+      args,
+    );
+    if (!rows[0]!.locked) {
+      out.release();
+      return null;
+    }
+  } catch (error) {
+    out.release(true);
+    throw error;
+  }
+  return {
+    release: async () => {
+      const unlocked = await out.client.query(`SELECT pg_advisory_unlock(${keys})`, args).then(
+        () => true,
+        () => false,
+      );
+      out.release(!unlocked);
+    },
+  };
+}
+
 /** Runs `work` in one transaction on a pooled client; retries on a deadlock. */
 export async function inTransaction<T>(
   pool: pg.Pool,

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type pg from 'pg';
 import type { Import, ImportCounts, ImportFormat, ImportKind } from '@retain/contracts';
-import { PG_POOL, checkOut } from '../database/pg-pool.module.js';
+import { PG_POOL, tryAdvisoryLock, type AdvisoryLock } from '../database/pg-pool.module.js';
 
 interface Row {
   id: string;
@@ -62,9 +62,7 @@ export interface NewImport {
 /** Advisory lock class for imports: (IMPORT_LOCK, import id) is held while an import runs. */
 const IMPORT_LOCK = 72_657_003;
 
-export interface ImportLock {
-  release(): Promise<void>;
-}
+export type ImportLock = AdvisoryLock;
 
 /** The imports table: what was uploaded, how far its processing got, and its counts. */
 @Injectable()
@@ -75,32 +73,8 @@ export class ImportsRepository {
    * Takes the import's lock on a connection of its own, or null when another process holds it.
    * A session lock: it goes with the connection if the process dies, so a crashed run can resume.
    */
-  async tryLock(id: number): Promise<ImportLock | null> {
-    const out = await checkOut(this.pool);
-    try {
-      const { rows } = await out.client.query<{ locked: boolean }>(
-        `SELECT pg_try_advisory_lock($1, $2::int) AS locked`,
-        [IMPORT_LOCK, id],
-      );
-      if (!rows[0]!.locked) {
-        out.release();
-        return null;
-      }
-    } catch (error) {
-      out.release(true);
-      throw error;
-    }
-    return {
-      release: async () => {
-        const unlocked = await out.client
-          .query(`SELECT pg_advisory_unlock($1, $2::int)`, [IMPORT_LOCK, id])
-          .then(
-            () => true,
-            () => false,
-          );
-        out.release(!unlocked);
-      },
-    };
+  tryLock(id: number): Promise<ImportLock | null> {
+    return tryAdvisoryLock(this.pool, IMPORT_LOCK, id);
   }
 
   async create(input: NewImport): Promise<Import> {
