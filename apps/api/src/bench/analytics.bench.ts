@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,9 +6,6 @@ import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import pg from 'pg';
 import type { AnalyticsRun } from '@retain/contracts';
-import { loadConfig } from '../config/config.js';
-import { openDatabaseServer } from '../database/database-server.js';
-import { prepareDatabase } from '../database/prepare-database.js';
 import { runCli, type CliRun } from './analytics-cli.js';
 import {
   compareFeatures,
@@ -17,7 +13,7 @@ import {
   type FeatureComparison,
 } from './analytics-postgres-features.js';
 import { Cleanup, machineBusySeconds, postgresCpuSeconds } from './bench-process.js';
-import { checkpoint, fmt, query, redacted, withDatabase } from './bench-database.js';
+import { checkpoint, fmt, openBenchDatabase } from './bench-database.js';
 
 /**
  * `npm run bench:analytics`: the analytics job on demo data in a fresh database and DATA_DIR.
@@ -189,28 +185,8 @@ async function run(options: Options, cleanup: Cleanup): Promise<number> {
   const cores = os.availableParallelism();
   const accounts = options.accounts ?? Math.max(1, Math.round(options.scale * 10_000));
 
-  // The database server: DATABASE_URL's, or the embedded one the server itself would start.
-  const config = loadConfig();
-  const database = await openDatabaseServer(config, say);
-  if (database.embedded) cleanup.add('stop embedded PostgreSQL', () => database.stop());
-  const benchDb = `retain_bench_an_${randomBytes(4).toString('hex')}`;
-  const benchUrl = withDatabase(database.url, benchDb);
-  say(`Database: ${redacted(benchUrl)}${database.embedded ? ' (embedded PostgreSQL)' : ''}`);
-  await query(database.url, `CREATE DATABASE "${benchDb}"`);
-  cleanup.add(`drop database ${benchDb}`, async () => {
-    try {
-      await query(database.url, `DROP DATABASE IF EXISTS "${benchDb}" WITH (FORCE)`);
-    } catch {
-      // Before PostgreSQL 13: end the other sessions by hand, then drop.
-      await query(
-        database.url,
-        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${benchDb}' AND pid <> pg_backend_pid()`,
-      );
-      await query(database.url, `DROP DATABASE IF EXISTS "${benchDb}"`);
-    }
-    say(`Dropped database ${benchDb}`);
-  });
-  await prepareDatabase(benchUrl);
+  // A fresh database on DATABASE_URL's server, or on the embedded one the server itself would start.
+  const { benchUrl, embedded } = await openBenchDatabase('retain_bench_an', cleanup, say);
 
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'retain-bench-an-'));
   cleanup.add(`remove ${dataDir}`, async () => {
@@ -362,7 +338,7 @@ async function run(options: Options, cleanup: Cleanup): Promise<number> {
     `Analytics benchmark: ${fmt(demo.accounts)} accounts x ${options.days} days: ${fmt(demo.events)} events ` +
       `(+${fmt(newEvents)} new = ${fmt(totalEvents)}), ${fmt(demo.tickets)} tickets, ${fmt(demo.contacts)} contacts; ` +
       `${cores} cores, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB RAM`,
-    `  PostgreSQL ${pgInfo.v}${database.embedded ? ' (embedded)' : ''}: work_mem ${pgInfo.wm}, shared_buffers ` +
+    `  PostgreSQL ${pgInfo.v}${embedded ? ' (embedded)' : ''}: work_mem ${pgInfo.wm}, shared_buffers ` +
       `${pgInfo.sb}, max_parallel_workers_per_gather ${pgInfo.pw}, jit ${pgInfo.jit}`,
     `  ${'step'.padEnd(40)}${'seconds'.padStart(10)}  details`,
     row(

@@ -1,4 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { loadConfig, type AppConfig } from '../config/config.js';
+import { openDatabaseServer } from '../database/database-server.js';
+import { prepareDatabase } from '../database/prepare-database.js';
+import type { Cleanup } from './bench-process.js';
 
 /** Database helpers shared by the benchmarks. */
 
@@ -42,4 +47,37 @@ export async function checkpoint(client: pg.Client): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * A fresh database for one benchmark run on DATABASE_URL's server (or the embedded PostgreSQL),
+ * migrated, and dropped (with the embedded server stopped) by `cleanup`, even on failure or Ctrl+C.
+ */
+export async function openBenchDatabase(
+  prefix: string,
+  cleanup: Cleanup,
+  say: (message: string) => void,
+): Promise<{ benchUrl: string; embedded: boolean; config: AppConfig }> {
+  const config = loadConfig();
+  const database = await openDatabaseServer(config, say);
+  if (database.embedded) cleanup.add('stop embedded PostgreSQL', () => database.stop());
+  const benchDb = `${prefix}_${randomBytes(4).toString('hex')}`;
+  const benchUrl = withDatabase(database.url, benchDb);
+  say(`Database: ${redacted(benchUrl)}${database.embedded ? ' (embedded PostgreSQL)' : ''}`);
+  await query(database.url, `CREATE DATABASE "${benchDb}"`);
+  cleanup.add(`drop database ${benchDb}`, async () => {
+    try {
+      await query(database.url, `DROP DATABASE IF EXISTS "${benchDb}" WITH (FORCE)`);
+    } catch {
+      // Before PostgreSQL 13: end the other sessions by hand, then drop.
+      await query(
+        database.url,
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${benchDb}' AND pid <> pg_backend_pid()`,
+      );
+      await query(database.url, `DROP DATABASE IF EXISTS "${benchDb}"`);
+    }
+    say(`Dropped database ${benchDb}`);
+  });
+  await prepareDatabase(benchUrl);
+  return { benchUrl, embedded: database.embedded, config };
 }

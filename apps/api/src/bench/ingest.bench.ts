@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
@@ -7,9 +6,6 @@ import { pipeline } from 'node:stream/promises';
 import { Command, InvalidArgumentError } from 'commander';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { loadConfig } from '../config/config.js';
-import { openDatabaseServer } from '../database/database-server.js';
-import { prepareDatabase } from '../database/prepare-database.js';
 import { MAX_BODY_BYTES } from '../ingest/ingest.service.js';
 import { COPY_COLUMNS, buildBenchEvents } from './bench-events.js';
 import { runHttpLoad } from './bench-http.js';
@@ -24,7 +20,7 @@ import {
   waitUntilUp,
   type ServerProcess,
 } from './bench-process.js';
-import { checkpoint, fmt, query, redacted, withDatabase } from './bench-database.js';
+import { checkpoint, fmt, openBenchDatabase } from './bench-database.js';
 
 /**
  * `npm run bench:ingest`: N Segment track events through `POST /v1/batch` against raw COPY of the
@@ -96,28 +92,8 @@ async function run(options: Options, cleanup: Cleanup): Promise<number> {
   let exitCode = 0;
   const cores = os.availableParallelism();
 
-  // The database server: DATABASE_URL's, or the embedded one the server itself would start.
-  const config = loadConfig();
-  const database = await openDatabaseServer(config, say);
-  if (database.embedded) cleanup.add('stop embedded PostgreSQL', () => database.stop());
-  const benchDb = `retain_bench_${randomBytes(4).toString('hex')}`;
-  const benchUrl = withDatabase(database.url, benchDb);
-  say(`Database: ${redacted(benchUrl)}${database.embedded ? ' (embedded PostgreSQL)' : ''}`);
-  await query(database.url, `CREATE DATABASE "${benchDb}"`);
-  cleanup.add(`drop database ${benchDb}`, async () => {
-    try {
-      await query(database.url, `DROP DATABASE IF EXISTS "${benchDb}" WITH (FORCE)`);
-    } catch {
-      // Before PostgreSQL 13: end the other sessions by hand, then drop.
-      await query(
-        database.url,
-        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${benchDb}' AND pid <> pg_backend_pid()`,
-      );
-      await query(database.url, `DROP DATABASE IF EXISTS "${benchDb}"`);
-    }
-    say(`Dropped database ${benchDb}`);
-  });
-  await prepareDatabase(benchUrl);
+  // A fresh database on DATABASE_URL's server, or on the embedded one the server itself would start.
+  const { benchUrl, config } = await openBenchDatabase('retain_bench', cleanup, say);
 
   const db = new pg.Client({ connectionString: benchUrl, application_name: 'retain-bench' });
   db.on('error', () => undefined);

@@ -277,7 +277,7 @@ function fitOn(
 ): { encoder: DesignEncoder; logistic: LogisticRegression } {
   const features = rows.map((r) => r.features);
   const spec = options.spec ?? inferSpec(features, { exclude: options.exclude, topK: options.topK });
-  const encoder = DesignEncoder.fit(features, spec);
+  const encoder = DesignEncoder.fromTraining(features, spec);
   const logistic = fitLogisticRegression(
     encoder.encode(features),
     rows.map((r) => r.churned),

@@ -46,7 +46,7 @@ describe('buildDesign', () => {
       const mid = sorted.length >> 1;
       const expected = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
       const rows = [...values.map((x) => ({ x })), { x: null }];
-      const encoder = DesignEncoder.fit(rows, {
+      const encoder = DesignEncoder.fromTraining(rows, {
         numeric: [{ name: 'x', missing: 'median' }],
         categorical: [],
       });
@@ -107,7 +107,10 @@ describe('buildDesign', () => {
       { x: null, c: 'b' },
       { x: 4, c: 'a' },
     ];
-    const encoder = DesignEncoder.fit(rows, { numeric: [{ name: 'x' }], categorical: [{ name: 'c' }] });
+    const encoder = DesignEncoder.fromTraining(rows, {
+      numeric: [{ name: 'x' }],
+      categorical: [{ name: 'c' }],
+    });
     const restored = DesignEncoder.fromJSON(JSON.parse(JSON.stringify(encoder.toJSON())));
     const scoring = [{ x: 2, c: 'b' }, { c: 'new' }];
     expect(restored.encode(scoring)).toEqual(encoder.encode(scoring));

@@ -384,7 +384,7 @@ export class DesignEncoder {
     this.categoryIndex = categorical.map((f) => new Map(f.categories.map((c, i) => [c, i])));
   }
 
-  static fit(rows: readonly FeatureRow[], spec: FeatureSpec): DesignEncoder {
+  static fromTraining(rows: readonly FeatureRow[], spec: FeatureSpec): DesignEncoder {
     const names = new Set<string>();
     for (const f of [...spec.numeric, ...spec.categorical]) {
       if (names.has(f.name)) throw new Error(`Feature ${f.name} is listed twice in the spec`);
@@ -537,6 +537,6 @@ export interface Design {
 
 /** Fits an encoder on `rows` and encodes them: the training design matrix. */
 export function buildDesign(rows: readonly FeatureRow[], spec: FeatureSpec): Design {
-  const encoder = DesignEncoder.fit(rows, spec);
+  const encoder = DesignEncoder.fromTraining(rows, spec);
   return { matrix: encoder.encode(rows), columns: encoder.columnNames, encoder };
 }

@@ -98,14 +98,6 @@ export class LogisticRegression {
     readonly info: LogisticFitInfo | null = null,
   ) {}
 
-  static fit(
-    X: Matrix,
-    y: ArrayLike<number> | readonly Label[],
-    options: LogisticFitOptions = {},
-  ): LogisticRegression {
-    return fitLogisticRegression(X, y, options);
-  }
-
   static fromJSON(json: LogisticJson): LogisticRegression {
     if (!Number.isFinite(json?.intercept) || !Array.isArray(json.coefficients)) {
       throw new Error('Not a logistic regression model');
