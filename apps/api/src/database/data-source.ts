@@ -9,6 +9,7 @@ import { Ingest1764000000000 } from './migrations/1764000000000-ingest.js';
 import { Analytics1764100000000 } from './migrations/1764100000000-analytics.js';
 import { EventsReceivedBrin1764300000000 } from './migrations/1764300000000-events-received-brin.js';
 import { CustomSegments1764200000000 } from './migrations/1764200000000-custom-segments.js';
+import { ScoreHistory1764400000000 } from './migrations/1764400000000-score-history.js';
 
 export const ENTITIES = [AccountEntity, ContactEntity, EventEntity, TicketEntity, SourceEntity];
 
@@ -19,6 +20,7 @@ export const MIGRATIONS = [
   Analytics1764100000000,
   CustomSegments1764200000000,
   EventsReceivedBrin1764300000000,
+  ScoreHistory1764400000000,
 ];
 
 /** The one data source definition, used by the API, the CLI and the tests alike. */

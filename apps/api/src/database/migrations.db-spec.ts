@@ -4,6 +4,7 @@ import { MIGRATIONS, createDataSource } from './data-source.js';
 import { pendingAndApplied, revertLastMigration, runMigrations } from './migrator.js';
 
 const TABLES = [
+  'account_score_history',
   'account_scores',
   'accounts',
   'analytics_runs',
