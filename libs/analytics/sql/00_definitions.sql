@@ -41,3 +41,27 @@ CREATE OR REPLACE MACRO ticket_rated_at(created_at, first_response_at, solved_at
 -- Exact spans of whole days, and the length of a span in days.
 CREATE OR REPLACE MACRO days_span(n) AS to_hours(CAST(24 * n AS BIGINT));
 CREATE OR REPLACE MACRO days_between(a, b) AS (epoch_us(b) - epoch_us(a)) / 86400e6;
+
+-- Business minutes from a fixed Monday (1970-01-05 00:00) up to a local wall-clock time `t`, for
+-- working hours [start_minute, end_minute) of each Monday to Friday. The business minutes between
+-- two local times a <= b are business_minutes_until(b, ...) - business_minutes_until(a, ...): whole
+-- weeks count 5 working days, then the weekdays before t's day, then the part of t's own day
+-- inside working hours. Constant work per ticket, however long it waited.
+CREATE OR REPLACE MACRO monday_seconds(t) AS epoch(t) - 345600;
+CREATE OR REPLACE MACRO monday_days(t) AS floor(monday_seconds(t) / 86400);
+CREATE OR REPLACE MACRO monday_weekday(t) AS monday_days(t) - 7 * floor(monday_days(t) / 7);
+CREATE OR REPLACE MACRO business_minutes_until(t, start_minute, end_minute) AS
+  floor(monday_days(t) / 7) * 5 * (end_minute - start_minute)
+  + least(monday_weekday(t), 5) * (end_minute - start_minute)
+  + CASE
+      WHEN monday_weekday(t) < 5 THEN least(
+        greatest((monday_seconds(t) - monday_days(t) * 86400) / 60 - start_minute, 0),
+        end_minute - start_minute
+      )
+      ELSE 0
+    END;
+
+-- The Monday (a DATE) of the UTC week an instant falls in: date_trunc('week', timezone('UTC', ts)),
+-- by arithmetic on microseconds since Monday 1970-01-05, which is several times faster.
+CREATE OR REPLACE MACRO utc_week(ts) AS
+  DATE '1970-01-05' + CAST(7 * floor((epoch_us(ts) - 345600000000) / 604800000000) AS INTEGER);

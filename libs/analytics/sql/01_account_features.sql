@@ -18,6 +18,14 @@
 --   events_prior_30d             events in the prior 30 days
 --   activity_trend               ln((events_30d + 1) / (events_prior_30d + 1)): 0 = steady, ln 2 ~ 0.69 = doubled,
 --                                -0.69 = halved; the +1 keeps it finite for silent accounts
+--   activity_vs_baseline_7d      ln((events_7d x 30 / 7 + 1) / (baseline + 1)) and
+--   activity_vs_baseline_30d     ln((events_30d + 1) / (baseline + 1)), where baseline = the events 60 to 90 days
+--                                before as_of (events_90d - events_30d - events_prior_30d): the last week's and
+--                                month's pace against the account's own pace two months earlier. A decline in
+--                                use that starts weeks before a cancellation shows here first.
+--   activity_drop_7d             1 - min(1, (events_7d x 30 / 7 + 1) / (baseline + 1)) and
+--   activity_drop_30d            1 - min(1, (events_30d + 1) / (baseline + 1)): the share of the baseline pace
+--                                lost (0 = as busy as before or busier, 0.5 = half as busy, 1 = silent)
 --   active_users_30d             distinct contacts with an event in the last 30 days
 --   active_users_prior_30d       the same for the prior 30 days
 --   active_users_growth          active_users_30d / active_users_prior_30d - 1 (0.25 = a quarter more users);
@@ -48,10 +56,23 @@
 --   plan_limit_hits_90d / seat_added_90d / addon_interest_90d   upsell-moment events in the last 90 days
 --   churned                      churned_at <= as_of
 --   as_of                        the instant the row describes
+-- Where the event history starts: the first UTC day whose event count reaches a tenth of the median
+-- day of the last 90 days of events (a few old events, e.g. sign-ups of long-standing accounts or a
+-- partial backfill, do not count as history); NULL without events. Features that compare two
+-- windows (activity_trend, active_users_growth, activity_vs_baseline_*, activity_drop_*) are NULL
+-- when their earlier window starts before it: "no events back then" means "not tracked yet", not
+-- "twice as busy now", and the churn model's snapshots of the early history must not learn otherwise.
+CREATE OR REPLACE TABLE history_span AS
+WITH
+d AS (SELECT date_trunc('day', ts) AS day, count(*) AS n FROM events GROUP BY 1),
+m AS (SELECT median(n) AS med FROM d WHERE day >= (SELECT max(day) FROM d) - INTERVAL 90 DAY)
+SELECT (SELECT min(d.day) FROM d, m WHERE d.n >= 0.1 * m.med) AS history_start;
+
 CREATE OR REPLACE MACRO account_features(as_of) AS TABLE
 WITH
 w AS (
   SELECT
+    (SELECT history_start FROM history_span) AS h,
     CAST(as_of AS TIMESTAMPTZ) AS t,
     CAST(as_of AS TIMESTAMPTZ) - days_span(7) AS d7,
     CAST(as_of AS TIMESTAMPTZ) - days_span(30) AS d30,
@@ -180,11 +201,27 @@ SELECT
   COALESCE(e.events_30d, 0) AS events_30d,
   COALESCE(e.events_90d, 0) AS events_90d,
   COALESCE(e.events_prior_30d, 0) AS events_prior_30d,
-  ln((COALESCE(e.events_30d, 0) + 1) / (COALESCE(e.events_prior_30d, 0) + 1)) AS activity_trend,
+  CASE WHEN w.h IS NULL OR w.d60 >= w.h THEN ln((COALESCE(e.events_30d, 0) + 1) / (COALESCE(e.events_prior_30d, 0) + 1)) END AS activity_trend,
+  CASE WHEN w.h IS NULL OR w.d90 >= w.h THEN ln(
+    (COALESCE(e.events_7d, 0) * 30 / 7 + 1)
+    / (COALESCE(e.events_90d - e.events_30d - e.events_prior_30d, 0) + 1)
+  ) END AS activity_vs_baseline_7d,
+  CASE WHEN w.h IS NULL OR w.d90 >= w.h THEN ln(
+    (COALESCE(e.events_30d, 0) + 1) / (COALESCE(e.events_90d - e.events_30d - e.events_prior_30d, 0) + 1)
+  ) END AS activity_vs_baseline_30d,
+  CASE WHEN w.h IS NULL OR w.d90 >= w.h THEN 1 - least(
+    1,
+    (COALESCE(e.events_7d, 0) * 30 / 7 + 1)
+    / (COALESCE(e.events_90d - e.events_30d - e.events_prior_30d, 0) + 1)
+  ) END AS activity_drop_7d,
+  CASE WHEN w.h IS NULL OR w.d90 >= w.h THEN 1 - least(
+    1, (COALESCE(e.events_30d, 0) + 1) / (COALESCE(e.events_90d - e.events_30d - e.events_prior_30d, 0) + 1)
+  ) END AS activity_drop_30d,
   COALESCE(e.active_users_30d, 0) AS active_users_30d,
   COALESCE(e.active_users_prior_30d, 0) AS active_users_prior_30d,
   CASE
-    WHEN e.active_users_prior_30d > 0 THEN e.active_users_30d / e.active_users_prior_30d - 1
+    WHEN e.active_users_prior_30d > 0 AND (w.h IS NULL OR w.d60 >= w.h)
+      THEN e.active_users_30d / e.active_users_prior_30d - 1
   END AS active_users_growth,
   CASE WHEN a.seats > 0 THEN COALESCE(e.active_users_30d, 0) / a.seats END AS seat_utilisation,
   days_between(e.last_seen_at, w.t) AS days_since_last_seen,

@@ -33,11 +33,14 @@
 -- Columns: account_id, external_id, tier, proficiency_score, proficiency, segment, and the six
 -- signals (depth_signal, self_help_signal, howto_signal, onboarding_signal, tenure_signal,
 -- breadth_signal) so a screen can say why.
-CREATE OR REPLACE TABLE account_segments AS
+-- account_segments_of(features_table) classifies the rows of any table shaped like
+-- account_features_now (the job also uses it on features as of past days, for the score history);
+-- account_segments is it applied to account_features_now.
+CREATE OR REPLACE MACRO account_segments_of(features_table) AS TABLE
 WITH
 p AS (SELECT * FROM params),
 breadth_ref AS (
-  SELECT greatest(max(distinct_features_30d), 1) AS most FROM account_features_now
+  SELECT greatest(max(distinct_features_30d), 1) AS most FROM query_table(features_table)
 ),
 signals AS (
   SELECT
@@ -54,7 +57,7 @@ signals AS (
     f.onboarding_completion AS onboarding_signal,
     least(1, greatest(0, f.tenure_days) / 730) AS tenure_signal,
     f.distinct_features_30d / b.most AS breadth_signal
-  FROM account_features_now f
+  FROM query_table(features_table) f
   CROSS JOIN breadth_ref b
 ),
 scored AS (
@@ -102,5 +105,7 @@ SELECT
   onboarding_signal,
   tenure_signal,
   breadth_signal
-FROM classified
-ORDER BY account_id;
+FROM classified;
+
+CREATE OR REPLACE TABLE account_segments AS
+SELECT * FROM account_segments_of('account_features_now') ORDER BY account_id;

@@ -33,67 +33,60 @@ WITH
 p AS (
   SELECT
     as_of,
-    CAST(date_trunc('week', timezone('UTC', as_of)) AS DATE) - INTERVAL 25 WEEK AS first_week
+    timezone('UTC', CAST(date_trunc('week', timezone('UTC', as_of)) AS DATE) - INTERVAL 25 WEEK) AS first_week
   FROM params
 ),
 bh AS (SELECT start_minute, end_minute, time_zone FROM business_hours LIMIT 1),
--- Business minutes of each responded ticket without a source figure: the overlap of its response
--- time with each working day it spans, in the support team's time zone.
-spans AS (
+-- The tickets of the 26 weeks, with their response instant, materialized once: the time-zone and
+-- week arithmetic below then runs over plain columns (measured: several times faster in DuckDB than
+-- converting inside the filtering scan).
+base AS MATERIALIZED (
   SELECT
     t.id,
-    timezone(bh.time_zone, t.created_at) AS created_local,
-    timezone(bh.time_zone, ticket_responded_at(t.created_at, t.first_response_at, t.first_response_minutes))
-      AS responded_local
+    t.account_id,
+    t.channel,
+    t.created_at,
+    ticket_responded_at(t.created_at, t.first_response_at, t.first_response_minutes) AS responded_at,
+    ticket_response_minutes(t.created_at, t.first_response_at, t.first_response_minutes) AS response_minutes,
+    t.first_response_business_minutes,
+    ticket_rated(t.csat_scale, t.csat_score)
+      AND ticket_rated_at(t.created_at, t.first_response_at, t.solved_at) < (SELECT as_of FROM p) AS rated,
+    ticket_satisfied(t.csat_scale, t.csat_score) AS satisfied
   FROM tickets t
-  CROSS JOIN p
-  CROSS JOIN bh
-  WHERE t.first_response_business_minutes IS NULL
-    AND ticket_responded_at(t.created_at, t.first_response_at, t.first_response_minutes) < p.as_of
-    AND t.created_at < p.as_of AND timezone('UTC', t.created_at) >= p.first_week
+  WHERE t.created_at < (SELECT as_of FROM p) AND t.created_at >= (SELECT first_week FROM p)
 ),
+-- Business minutes of each responded ticket without a source figure: the working time between its
+-- creation and its response in the support team's time zone (00_definitions, business_minutes_until).
 business AS (
   SELECT
-    s.id,
-    sum(greatest(0,
-      epoch(least(s.responded_local, d.day + to_minutes(bh.end_minute)))
-      - epoch(greatest(s.created_local, d.day + to_minutes(bh.start_minute)))
-    )) / 60 AS minutes
-  FROM spans s
+    b.id,
+    greatest(0,
+      business_minutes_until(timezone(bh.time_zone, b.responded_at), bh.start_minute, bh.end_minute)
+      - business_minutes_until(timezone(bh.time_zone, b.created_at), bh.start_minute, bh.end_minute)
+    ) AS minutes
+  FROM base b
   CROSS JOIN bh
-  CROSS JOIN LATERAL (
-    SELECT unnest(generate_series(
-      date_trunc('day', s.created_local), date_trunc('day', s.responded_local), INTERVAL 1 DAY
-    )) AS day
-  ) d
-  WHERE isodow(d.day) BETWEEN 1 AND 5
-  GROUP BY s.id
+  WHERE b.first_response_business_minutes IS NULL AND b.responded_at < (SELECT as_of FROM p)
 ),
 t AS (
   SELECT
-    CAST(date_trunc('week', timezone('UTC', t.created_at)) AS DATE) AS week,
-    COALESCE(t.channel, 'unknown') AS channel,
+    utc_week(b.created_at) AS week,
+    COALESCE(b.channel, 'unknown') AS channel,
     COALESCE(s.segment, 'unassigned') AS segment,
+    CASE WHEN b.responded_at < (SELECT as_of FROM p) THEN b.response_minutes END AS minutes,
     CASE
-      WHEN ticket_responded_at(t.created_at, t.first_response_at, t.first_response_minutes) < p.as_of
-        THEN ticket_response_minutes(t.created_at, t.first_response_at, t.first_response_minutes)
-    END AS minutes,
-    CASE
-      WHEN ticket_responded_at(t.created_at, t.first_response_at, t.first_response_minutes) < p.as_of
+      WHEN b.responded_at < (SELECT as_of FROM p)
         THEN COALESCE(
-          t.first_response_business_minutes,
+          b.first_response_business_minutes,
           -- A response entirely outside working hours took 0 business minutes.
-          CASE WHEN (SELECT count(*) FROM bh) > 0 THEN COALESCE(b.minutes, 0) END
+          CASE WHEN (SELECT count(*) FROM bh) > 0 THEN COALESCE(bm.minutes, 0) END
         )
     END AS business_minutes,
-    ticket_rated(t.csat_scale, t.csat_score)
-      AND ticket_rated_at(t.created_at, t.first_response_at, t.solved_at) < p.as_of AS rated,
-    ticket_satisfied(t.csat_scale, t.csat_score) AS satisfied
-  FROM tickets t
-  CROSS JOIN p
-  LEFT JOIN account_segments s ON s.account_id = t.account_id
-  LEFT JOIN business b ON b.id = t.id
-  WHERE t.created_at < p.as_of AND timezone('UTC', t.created_at) >= p.first_week
+    b.rated,
+    b.satisfied
+  FROM base b
+  LEFT JOIN account_segments s ON s.account_id = b.account_id
+  LEFT JOIN business bm ON bm.id = b.id
 ),
 grouped AS (
   SELECT

@@ -499,6 +499,12 @@ describe('account_features', () => {
     });
     expect(f.tenure_days).toBeCloseTo(400, 9);
     expect(f.activity_trend).toBeCloseTo(Math.log((5 + 1) / (2 + 1)), 12);
+    // Baseline: the events 60 to 90 days back, 8 - 5 - 2 = 1.
+    expect(f.activity_vs_baseline_7d).toBeCloseTo(Math.log(((3 * 30) / 7 + 1) / (1 + 1)), 12);
+    expect(f.activity_vs_baseline_30d).toBeCloseTo(Math.log((5 + 1) / (1 + 1)), 12);
+    // Busier than two months ago: nothing lost.
+    expect(f.activity_drop_7d).toBe(0);
+    expect(f.activity_drop_30d).toBe(0);
     expect(f.active_users_growth).toBeCloseTo(2 / 1 - 1, 12);
     expect(f.seat_utilisation).toBeCloseTo(2 / 4, 12);
     expect(f.days_since_last_seen).toBeCloseTo(1 / 24, 9);
@@ -534,6 +540,10 @@ describe('account_features', () => {
       events_7d: 0,
       events_90d: 0,
       activity_trend: 0,
+      activity_vs_baseline_7d: 0,
+      activity_vs_baseline_30d: 0,
+      activity_drop_7d: 0,
+      activity_drop_30d: 0,
       active_users_30d: 0,
       active_users_growth: null,
       seat_utilisation: 0,

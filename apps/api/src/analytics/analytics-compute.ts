@@ -16,7 +16,12 @@ import {
 import type { ModelReport } from '@retain/contracts';
 import type { AppConfig } from '../config/config.js';
 import type { AnalyticsLake } from './analytics-lake.js';
-import type { AccountScoreRow, ComputedResults, SupportMetricRow } from './analytics-results.repository.js';
+import type {
+  AccountScoreRow,
+  ComputedResults,
+  HistoryPoint,
+  SupportMetricRow,
+} from './analytics-results.repository.js';
 
 const DAY = 86_400_000;
 const HORIZON_DAYS = 90;
@@ -53,6 +58,20 @@ export function snapshotDates(asOf: Date, historyStart: Date): { dates: Date[]; 
   return { dates: short.reverse(), censored: true };
 }
 
+/**
+ * Where the history worth learning from starts: `history_span` (01_account_features.sql: the first
+ * day with a real volume of events), or without events (an imported CRM table only) the first
+ * account's creation.
+ */
+export async function historyStart(lake: AnalyticsLake): Promise<Date | null> {
+  const [{ start }] = await lake.rows<{ start: number | null }>(`
+    SELECT epoch_ms(COALESCE(
+      (SELECT history_start FROM history_span),
+      (SELECT min(created_at) FROM accounts)
+    ))::DOUBLE AS start`);
+  return start === null ? null : new Date(start);
+}
+
 async function featuresAt(lake: AnalyticsLake, at: Date): Promise<Row[]> {
   return lake.rows<Row>(
     `SELECT f.*, a.traits AS traits_json, a.churned_at AS churned_at_value
@@ -78,7 +97,7 @@ export async function computeScores(
   lake: AnalyticsLake,
   config: AppConfig,
   asOf: Date,
-  hooks: { onModelStage: () => Promise<void>; full: boolean },
+  hooks: { onModelStage: () => Promise<void>; full: boolean; historyDays: ReadonlySet<string> },
 ): Promise<ComputedResults> {
   const c = lake.connection;
   // Settings tables are rebuilt each run, so a lake from an older version takes new columns.
@@ -156,6 +175,8 @@ export async function computeScores(
     }),
   );
 
+  const history = await backfillHistory(lake, model, asOf, hooks.historyDays);
+
   const r = model.report;
   const report: ModelReport = {
     method: r.method,
@@ -168,7 +189,71 @@ export async function computeScores(
     note: r.note,
     trainedAt: r.trainedAt,
   };
-  return { scores, supportMetrics, model: report };
+  return { scores, supportMetrics, model: report, history };
+}
+
+/** How many past weeks the score history should hold for the dashboard's trends. */
+export const HISTORY_WEEKS = 12;
+
+/** Mondays (00:00 UTC) of the `weeks` whole weeks before as_of's week, newest first. */
+export function historyMondays(asOf: Date, weeks = HISTORY_WEEKS): Date[] {
+  const day = Date.UTC(asOf.getUTCFullYear(), asOf.getUTCMonth(), asOf.getUTCDate());
+  const monday = day - ((asOf.getUTCDay() + 6) % 7) * DAY;
+  return Array.from({ length: weeks }, (_, k) => new Date(monday - 7 * (k + 1) * DAY));
+}
+
+/**
+ * Scores of past Mondays the score history has no row for (a new install, or history imported
+ * after the fact): features as of that day, the current model, segments by the same rules. Each
+ * point is marked as backfilled. Only days with 30 days of history before them are filled.
+ */
+async function backfillHistory(
+  lake: AnalyticsLake,
+  model: ChurnModel,
+  asOf: Date,
+  existing: ReadonlySet<string>,
+): Promise<HistoryPoint[]> {
+  const start = await historyStart(lake);
+  if (!start) return [];
+  const earliest = start.getTime() + MIN_HISTORY_DAYS * DAY;
+  const points: HistoryPoint[] = [];
+  for (const at of historyMondays(asOf)) {
+    if (at.getTime() < earliest) break;
+    const day = at.toISOString().slice(0, 10);
+    if (existing.has(day)) continue;
+    await lake.connection.run(
+      `CREATE OR REPLACE TEMP TABLE features_past AS SELECT * FROM account_features(${sqlTime(at)})`,
+    );
+    const rows = await lake.rows<Row>(
+      `SELECT f.*, a.traits AS traits_json, NULL AS churned_at_value
+       FROM features_past f JOIN accounts a ON a.id = f.account_id WHERE NOT f.churned`,
+    );
+    const segments = new Map(
+      (
+        await lake.rows<Row>(
+          `SELECT account_id, tier, proficiency, segment FROM account_segments_of('features_past')`,
+        )
+      ).map((r) => [String(r.account_id), r]),
+    );
+    for (const score of model.score(
+      rows.map((r) => ({ accountId: String(r.account_id), features: featureValues(r) })),
+    )) {
+      const segment = segments.get(score.accountId);
+      if (!segment) continue;
+      points.push({
+        accountId: score.accountId,
+        asOf: day,
+        tier: String(segment.tier),
+        proficiency: String(segment.proficiency),
+        segment: String(segment.segment),
+        churnRisk: score.risk,
+        health: score.health,
+        upsellScore: null,
+      });
+    }
+  }
+  await lake.connection.run(`DROP TABLE IF EXISTS features_past`);
+  return points;
 }
 
 const CENSORED_NOTE = 'History is shorter than 120 days: labels only see churn up to now.';
@@ -188,10 +273,8 @@ async function churnModelFor(lake: AnalyticsLake, asOf: Date, full: boolean): Pr
       // A model from another version: train a new one.
     }
   }
-  const [{ start }] = await lake.rows<{ start: string | null }>(
-    `SELECT least((SELECT min(ts) FROM events), (SELECT min(created_at) FROM accounts))::VARCHAR AS start`,
-  );
-  const { dates, censored } = snapshotDates(asOf, start ? new Date(start) : asOf);
+  const start = await historyStart(lake);
+  const { dates, censored } = snapshotDates(asOf, start ?? asOf);
   const snapshots: ChurnSnapshot[] = [];
   for (const at of dates) {
     const end = Math.min(at.getTime() + HORIZON_DAYS * DAY, asOf.getTime());

@@ -81,6 +81,34 @@ describe('the analytics job on demo data', () => {
     expect(run.model?.method).toBeDefined();
   });
 
+  it('keeps a score history: a row per live account for today, past Mondays backfilled once', async () => {
+    const days = await pool.query<{ as_of: string; backfilled: boolean; n: string; monday: boolean }>(
+      `SELECT as_of::text AS as_of, backfilled, count(*) AS n, extract(isodow FROM as_of) = 1 AS monday
+       FROM account_score_history GROUP BY as_of, backfilled ORDER BY 1`,
+    );
+    const today = days.rows.filter((d) => !d.backfilled);
+    expect(today).toHaveLength(1);
+    expect(Number(today[0]!.n)).toBe(
+      Number(
+        (
+          await pool.query<{ n: string }>(
+            `SELECT count(*) AS n FROM account_scores WHERE churn_risk IS NOT NULL`,
+          )
+        ).rows[0]!.n,
+      ),
+    );
+    const past = days.rows.filter((d) => d.backfilled);
+    // 150 days of history: the Mondays of the last 12 weeks all have 30 days of history before them.
+    expect(past).toHaveLength(12);
+    expect(past.every((d) => d.monday && d.as_of < today[0]!.as_of && Number(d.n) > 0)).toBe(true);
+    // The backfill is the model's score of that day's features: a probability, and health from it.
+    const bad = await pool.query<{ n: string }>(
+      `SELECT count(*) AS n FROM account_score_history
+       WHERE backfilled AND NOT (churn_risk BETWEEN 0 AND 1 AND health = round(100 * (1 - churn_risk)))`,
+    );
+    expect(Number(bad.rows[0]!.n)).toBe(0);
+  });
+
   it('reads only what is new on the next run, and the results stay the same for the same data', async () => {
     const before = await pool.query(`SELECT account_id, segment FROM account_scores ORDER BY account_id`);
     const [previous] = await runs.list(1);

@@ -15,17 +15,23 @@ import {
   CONTACTS_EXTRACT,
   TICKETS_EXTRACT,
   eventsExtract,
+  eventsFullExtract,
 } from './analytics-extract.repository.js';
 import { AnalyticsLake } from './analytics-lake.js';
 import { AnalyticsResultsRepository } from './analytics-results.repository.js';
 import { AnalyticsRunsRepository, type Watermark } from './analytics-runs.repository.js';
-import { computeScores } from './analytics-compute.js';
+import { computeScores, historyMondays } from './analytics-compute.js';
 
 export type Trigger = AnalyticsRun['trigger'];
 
 /** Where each stage's progress range starts and ends (0-100 over the whole run). */
 const STAGES = { extract: [0, 45], compute: [45, 60], model: [60, 85], write: [85, 100] } as const;
 type Stage = keyof typeof STAGES;
+
+/** COPY streams out of PostgreSQL at once: one per core of a small server keeps both busy. */
+const EXTRACT_STREAMS = 2;
+/** A full extract's events go in this many id ranges, so loading overlaps streaming. */
+const FULL_EXTRACT_CHUNKS = 8;
 
 /**
  * The analytics run: extract what is new from PostgreSQL into DuckDB, run the analytics SQL,
@@ -101,10 +107,11 @@ export class AnalyticsJobService {
       const opened = await AnalyticsLake.open(this.lakeFile);
       lake = opened.lake;
       const previous = await this.runs.lastWatermark();
-      const maxEventId = await this.extract.maxEventId();
+      const idRange = await this.extract.eventIdRange();
+      const maxEventId = idRange.max;
       const lakeMax = await lake.meta('max_event_id');
       // The lake must hold exactly what the watermark says; otherwise (new file, a database reset
-      // that restarted ids) start the history over.
+      // that restarted ids, a reload that died half-way) start the history over.
       const full =
         fullRequested ||
         opened.fresh ||
@@ -114,17 +121,49 @@ export class AnalyticsJobService {
       const extractedAt = new Date().toISOString();
       await fsp.mkdir(this.scratch, { recursive: true });
 
+      // Every extract is a COPY stream into a file, then a DuckDB load. Up to EXTRACT_STREAMS
+      // streams run at once while DuckDB loads the files already complete, one at a time: the
+      // export, not the maths, is the cost, so PostgreSQL never waits for DuckDB.
+      const lakeRef = lake;
+      const events = full
+        ? eventsFullExtract(BigInt(idRange.min), BigInt(maxEventId), FULL_EXTRACT_CHUNKS)
+        : [eventsExtract(previous)];
+      if (full) await lakeRef.clearEvents();
+      const work = [
+        ...[ACCOUNTS_EXTRACT, CONTACTS_EXTRACT, TICKETS_EXTRACT, ALIASES_EXTRACT].map((spec) => ({
+          spec,
+          load: (file: string) => lakeRef.replaceTable(spec, file),
+        })),
+        ...events.map((spec) => ({
+          spec,
+          load: (file: string) => (full ? lakeRef.appendEvents(file) : lakeRef.mergeEvents(file)),
+        })),
+      ];
       let rowsRead = 0;
-      const small = [ACCOUNTS_EXTRACT, CONTACTS_EXTRACT, TICKETS_EXTRACT, ALIASES_EXTRACT];
-      for (const [i, spec] of small.entries()) {
-        const file = path.join(this.scratch, `${spec.table}.csv`);
-        rowsRead += await this.extract.toCsv(spec, file);
-        await lake.replaceTable(spec, file);
-        await within((i + 1) / (small.length + 2));
-      }
-      const eventsFile = path.join(this.scratch, 'events.csv');
-      rowsRead += await this.extract.toCsv(eventsExtract(full ? null : previous), eventsFile);
-      await lake.addEvents(eventsFile, full);
+      let loaded = 0;
+      let loads: Promise<void> = Promise.resolve();
+      let next = 0;
+      const stream = async (): Promise<void> => {
+        while (next < work.length) {
+          const i = next++;
+          const item = work[i]!;
+          const file = path.join(this.scratch, `${i}-${item.spec.table}.csv`);
+          const rows = await this.extract.toCsv(item.spec, file);
+          rowsRead += rows;
+          loads = loads.then(async () => {
+            await item.load(file);
+            await fsp.rm(file, { force: true });
+            await within(++loaded / (work.length + 1));
+          });
+          // Awaited below; until then a failed load must not count as an unhandled rejection.
+          loads.catch(() => undefined);
+        }
+      };
+      const streams = Array.from({ length: Math.min(EXTRACT_STREAMS, work.length) }, stream);
+      // A failed stream must not leave a load running on the lake when the run closes it.
+      const streamed = await Promise.allSettled(streams);
+      await loads;
+      for (const s of streamed) if (s.status === 'rejected') throw s.reason;
       await lake.resolveEvents();
       await lake.setMeta('max_event_id', maxEventId);
       await fsp.rm(this.scratch, { recursive: true, force: true });
@@ -134,6 +173,7 @@ export class AnalyticsJobService {
       const computed = await computeScores(lake, this.config, asOf, {
         onModelStage: () => enter('model'),
         full,
+        historyDays: await this.results.historyDays(historyMondays(asOf).at(-1)!),
       });
 
       await enter('write');

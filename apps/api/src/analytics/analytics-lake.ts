@@ -71,34 +71,53 @@ export class AnalyticsLake {
   }
 
   /**
-   * Adds extracted events. `full` starts the history over. The late-commit window re-reads some
-   * events; they replace their earlier copy (same id), so nothing is counted twice.
+   * Starts the event history over (a full extract). The lake's watermark goes first, so a run
+   * that dies half-way through the reload leaves a lake the next run knows to rebuild.
    */
-  async addEvents(csv: string, full: boolean): Promise<void> {
+  async clearEvents(): Promise<void> {
+    await this.connection.run(
+      `DELETE FROM lake_meta WHERE key = 'max_event_id'; DELETE FROM events; DELETE FROM events_unresolved;`,
+    );
+  }
+
+  /** Appends one chunk of a full extract straight from its file (ids never overlap between chunks). */
+  async appendEvents(csv: string): Promise<void> {
     const c = this.connection;
     const source = readCsv(csv, EVENT_COLUMNS);
-    // A full load goes straight from the file; an incremental one is small and staged, so the
-    // window's re-read events can replace their earlier copies.
-    const from = full ? source : 'events_new';
-    if (!full) await c.run(`CREATE OR REPLACE TEMP TABLE events_new AS SELECT * FROM ${source}`);
     await c.run('BEGIN TRANSACTION');
     try {
-      if (full) {
-        await c.run(`DELETE FROM events; DELETE FROM events_unresolved;`);
-      } else {
-        await c.run(`DELETE FROM events WHERE id IN (SELECT id FROM events_new)`);
-        await c.run(`DELETE FROM events_unresolved WHERE id IN (SELECT id FROM events_new)`);
-      }
-      await c.run(`INSERT INTO events SELECT id, account_id, contact_id, type, name, ts FROM ${from}`);
+      await c.run(`INSERT INTO events SELECT id, account_id, contact_id, type, name, ts FROM ${source}`);
       await c.run(
-        `INSERT INTO events_unresolved SELECT id, user_id, group_id, anonymous_id FROM ${from} WHERE account_id IS NULL`,
+        `INSERT INTO events_unresolved SELECT id, user_id, group_id, anonymous_id FROM ${source} WHERE account_id IS NULL`,
       );
       await c.run('COMMIT');
     } catch (error) {
       await c.run('ROLLBACK');
       throw error;
     }
-    if (!full) await c.run(`DROP TABLE events_new`);
+  }
+
+  /**
+   * Adds an incremental extract. The late-commit window re-reads some events; they replace their
+   * earlier copy (same id), so nothing is counted twice.
+   */
+  async mergeEvents(csv: string): Promise<void> {
+    const c = this.connection;
+    await c.run(`CREATE OR REPLACE TEMP TABLE events_new AS SELECT * FROM ${readCsv(csv, EVENT_COLUMNS)}`);
+    await c.run('BEGIN TRANSACTION');
+    try {
+      await c.run(`DELETE FROM events WHERE id IN (SELECT id FROM events_new)`);
+      await c.run(`DELETE FROM events_unresolved WHERE id IN (SELECT id FROM events_new)`);
+      await c.run(`INSERT INTO events SELECT id, account_id, contact_id, type, name, ts FROM events_new`);
+      await c.run(
+        `INSERT INTO events_unresolved SELECT id, user_id, group_id, anonymous_id FROM events_new WHERE account_id IS NULL`,
+      );
+      await c.run('COMMIT');
+    } catch (error) {
+      await c.run('ROLLBACK');
+      throw error;
+    }
+    await c.run(`DROP TABLE events_new`);
   }
 
   /**

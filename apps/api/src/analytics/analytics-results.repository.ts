@@ -38,10 +38,92 @@ export interface SupportMetricRow {
   csatPct: number | null;
 }
 
+/** Scores of a past day, computed from history when the score history lacks it (a new install). */
+export interface HistoryPoint {
+  accountId: string;
+  asOf: string;
+  tier: string;
+  proficiency: string;
+  segment: string;
+  churnRisk: number | null;
+  health: number | null;
+  upsellScore: number | null;
+}
+
 export interface ComputedResults {
   scores: AccountScoreRow[];
   supportMetrics: SupportMetricRow[];
   model: ModelReport | null;
+  /** Backfilled points of the score history (past weekly days that have none yet). */
+  history?: HistoryPoint[];
+}
+
+/** Daily rows older than this are thinned to one a week (Mondays), which trends keep reading. */
+export const DAILY_HISTORY_DAYS = 92;
+
+/**
+ * Today's scores join the score history (one row per account and UTC day: a later run the same
+ * day replaces the earlier), with any backfilled past points; old daily rows thin to weekly.
+ */
+async function writeScoreHistory(
+  client: pg.ClientBase,
+  runId: number,
+  asOf: Date,
+  backfill: HistoryPoint[],
+): Promise<void> {
+  const day = asOf.toISOString().slice(0, 10);
+  await client.query(
+    `INSERT INTO account_score_history (account_id, as_of, run_id, tier, proficiency, segment, churn_risk,
+            health, upsell_score, mrr)
+     SELECT s.account_id, $2::date, $1, s.tier, s.proficiency, s.segment, s.churn_risk, s.health, s.upsell_score,
+            a.mrr
+     FROM account_scores s JOIN accounts a ON a.id = s.account_id
+     -- Live accounts only (a churned account has no risk), as in the backfilled points.
+     WHERE s.churn_risk IS NOT NULL
+     ON CONFLICT (account_id, as_of) DO UPDATE SET
+       run_id = EXCLUDED.run_id, tier = EXCLUDED.tier, proficiency = EXCLUDED.proficiency,
+       segment = EXCLUDED.segment, churn_risk = EXCLUDED.churn_risk, health = EXCLUDED.health,
+       upsell_score = EXCLUDED.upsell_score, mrr = EXCLUDED.mrr, backfilled = false`,
+    [runId, day],
+  );
+  if (backfill.length > 0) {
+    await client.query(
+      `CREATE TEMP TABLE score_history_new (LIKE account_score_history INCLUDING DEFAULTS) ON COMMIT DROP`,
+    );
+    await copyRows(
+      client,
+      `COPY score_history_new (account_id, as_of, run_id, tier, proficiency, segment, churn_risk, health,
+            upsell_score, backfilled) FROM STDIN`,
+      (function* () {
+        for (const h of backfill)
+          yield copyRow([
+            h.accountId,
+            h.asOf,
+            String(runId),
+            copyText(h.tier),
+            copyText(h.proficiency),
+            copyText(h.segment),
+            copyNumber(h.churnRisk),
+            copyNumber(h.health),
+            copyNumber(h.upsellScore),
+            't',
+          ]);
+      })(),
+    );
+    // Only days nobody scored: a real run's row always wins over a backfilled one.
+    await client.query(
+      `INSERT INTO account_score_history
+       SELECT n.account_id, n.as_of, n.run_id, n.tier, n.proficiency, n.segment, n.churn_risk, n.health,
+              n.upsell_score, a.mrr, true
+       FROM score_history_new n JOIN accounts a ON a.id = n.account_id
+       ON CONFLICT (account_id, as_of) DO NOTHING`,
+    );
+  }
+  await client.query(
+    `DELETE FROM account_score_history
+     WHERE as_of < $1::date - $2::int AND extract(isodow FROM as_of) <> 1`,
+    [day, DAILY_HISTORY_DAYS],
+  );
 }
 
 async function copyRows(client: pg.ClientBase, sql: string, rows: Iterable<string>): Promise<void> {
@@ -56,6 +138,17 @@ async function copyRows(client: pg.ClientBase, sql: string, rows: Iterable<strin
 @Injectable()
 export class AnalyticsResultsRepository {
   constructor(@Inject(PG_POOL) private readonly pool: pg.Pool) {}
+
+  /** The days since `since` the score history has rows for. */
+  async historyDays(since: Date): Promise<Set<string>> {
+    const { rows } = await this.pool.query<{ day: string }>(
+      // One index probe per day, not a scan of every account's rows.
+      `SELECT d::date::text AS day FROM generate_series($1::date, current_date, interval '1 day') d
+       WHERE EXISTS (SELECT 1 FROM account_score_history h WHERE h.as_of = d::date)`,
+      [since.toISOString().slice(0, 10)],
+    );
+    return new Set(rows.map((r) => r.day));
+  }
 
   async replace(runId: number, asOf: Date, results: ComputedResults): Promise<number> {
     return inTransaction(this.pool, async (client) => {
@@ -98,6 +191,7 @@ export class AnalyticsResultsRepository {
         `INSERT INTO account_scores SELECT n.* FROM account_scores_new n JOIN accounts a ON a.id = n.account_id`,
       );
       await refreshCustomSegmentMembers(client);
+      await writeScoreHistory(client, runId, asOf, results.history ?? []);
 
       await client.query(`DELETE FROM support_metrics`);
       await copyRows(

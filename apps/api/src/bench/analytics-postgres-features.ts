@@ -149,6 +149,14 @@ SELECT a.id AS account_id,
        COALESCE(e.events_90d, 0) AS events_90d,
        COALESCE(e.events_prior_30d, 0) AS events_prior_30d,
        ln((COALESCE(e.events_30d, 0) + 1)::float8 / (COALESCE(e.events_prior_30d, 0) + 1)) AS activity_trend,
+       ln((COALESCE(e.events_7d, 0) * 30.0 / 7 + 1)
+          / (COALESCE(e.events_90d - e.events_30d - e.events_prior_30d, 0) + 1)) AS activity_vs_baseline_7d,
+       ln((COALESCE(e.events_30d, 0) + 1)::float8
+          / (COALESCE(e.events_90d - e.events_30d - e.events_prior_30d, 0) + 1)) AS activity_vs_baseline_30d,
+       1 - least(1, (COALESCE(e.events_7d, 0) * 30.0 / 7 + 1)
+          / (COALESCE(e.events_90d - e.events_30d - e.events_prior_30d, 0) + 1)) AS activity_drop_7d,
+       1 - least(1, (COALESCE(e.events_30d, 0) + 1)::float8
+          / (COALESCE(e.events_90d - e.events_30d - e.events_prior_30d, 0) + 1)) AS activity_drop_30d,
        COALESCE(e.active_users_30d, 0) AS active_users_30d,
        COALESCE(e.active_users_prior_30d, 0) AS active_users_prior_30d,
        CASE WHEN e.active_users_prior_30d > 0 THEN e.active_users_30d::float8 / e.active_users_prior_30d - 1 END
@@ -197,6 +205,10 @@ export const CHECKED_FEATURES = [
   'events_30d',
   'events_90d',
   'events_prior_30d',
+  'activity_vs_baseline_7d',
+  'activity_vs_baseline_30d',
+  'activity_drop_7d',
+  'activity_drop_30d',
   'active_users_30d',
   'active_users_prior_30d',
   'distinct_features_30d',

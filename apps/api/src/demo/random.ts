@@ -9,14 +9,16 @@ export class Random {
   private d: number;
 
   constructor(...seeds: number[]) {
-    // Mix the seeds with splitmix32 so nearby seeds give unrelated streams.
+    // Each seed is absorbed into a hashed state (splitmix32's finaliser), so the streams of
+    // (seed, account, purpose) are unrelated: nearby seeds, and (s, i, 2) against (s, i + 1, 1),
+    // give different data. Summing the seeds first would make them the same stream.
     let h = 0x9e3779b9;
     const mix = (value: number): number => {
-      h = (h + (value | 0) + 0x9e3779b9) | 0;
-      let z = h;
+      let z = (h ^ Math.imul(value | 0, 0x85ebca6b)) + 0x9e3779b9;
       z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
       z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-      return (z ^ (z >>> 16)) >>> 0;
+      h = (z ^ (z >>> 16)) >>> 0;
+      return h;
     };
     for (const seed of seeds) mix(seed);
     this.a = mix(1);
