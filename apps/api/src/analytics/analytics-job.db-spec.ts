@@ -123,6 +123,37 @@ describe('the analytics job on demo data', () => {
     expect(after.rows).toEqual(before.rows);
   });
 
+  it('takes changed tickets on an incremental run: a deleted one leaves, a new rating counts', async () => {
+    const metric = async () =>
+      (
+        await pool.query<{ tickets: number; ratings: number }>(
+          `SELECT tickets, ratings FROM support_metrics WHERE grouping = 'all'`,
+        )
+      ).rows[0]!;
+    const before = await metric();
+    const inWindow = `created_at >= date_trunc('week', now()) - interval '25 weeks'`;
+    const {
+      rows: [gone],
+    } = await pool.query<{ id: string }>(
+      `SELECT id FROM tickets WHERE ${inWindow} AND csat_score IS NULL AND status <> 'deleted' ORDER BY id LIMIT 1`,
+    );
+    const {
+      rows: [rated],
+    } = await pool.query<{ id: string }>(
+      `SELECT id FROM tickets WHERE ${inWindow} AND csat_score IS NULL AND status <> 'deleted' AND id <> $1
+       ORDER BY id LIMIT 1`,
+      [gone!.id],
+    );
+    await pool.query(`UPDATE tickets SET status = 'deleted' WHERE id = $1`, [gone!.id]);
+    await pool.query(
+      `UPDATE tickets SET csat_score = 5, csat_scale = 'five_point', solved_at = COALESCE(solved_at, created_at)
+       WHERE id = $1`,
+      [rated!.id],
+    );
+    expect((await job.run('cli', false)).status).toBe('succeeded');
+    expect(await metric()).toEqual({ tickets: before.tickets - 1, ratings: before.ratings + 1 });
+  });
+
   it('never runs twice at once: a second start while one runs is a conflict', async () => {
     let conflict: unknown;
     const first = job.run('api', false);

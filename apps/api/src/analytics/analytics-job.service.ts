@@ -13,9 +13,9 @@ import {
   ALIASES_EXTRACT,
   AnalyticsExtractRepository,
   CONTACTS_EXTRACT,
-  TICKETS_EXTRACT,
   eventsExtract,
   eventsFullExtract,
+  ticketsExtract,
 } from './analytics-extract.repository.js';
 import { AnalyticsLake } from './analytics-lake.js';
 import { AnalyticsResultsRepository } from './analytics-results.repository.js';
@@ -129,11 +129,14 @@ export class AnalyticsJobService {
         ? eventsFullExtract(BigInt(idRange.min), BigInt(maxEventId), FULL_EXTRACT_CHUNKS)
         : [eventsExtract(previous)];
       if (full) await lakeRef.clearEvents();
+      const allTickets = full || !(await lakeRef.hasStoredTickets());
+      const tickets = ticketsExtract(allTickets ? null : previous);
       const work = [
-        ...[ACCOUNTS_EXTRACT, CONTACTS_EXTRACT, TICKETS_EXTRACT, ALIASES_EXTRACT].map((spec) => ({
+        ...[ACCOUNTS_EXTRACT, CONTACTS_EXTRACT, ALIASES_EXTRACT].map((spec) => ({
           spec,
           load: (file: string) => lakeRef.replaceTable(spec, file),
         })),
+        { spec: tickets, load: (file: string) => lakeRef.loadTickets(tickets, file, allTickets) },
         ...events.map((spec) => ({
           spec,
           load: (file: string) => (full ? lakeRef.appendEvents(file) : lakeRef.mergeEvents(file)),
@@ -164,6 +167,7 @@ export class AnalyticsJobService {
       const streamed = await Promise.allSettled(streams);
       await loads;
       for (const s of streamed) if (s.status === 'rejected') throw s.reason;
+      await lake.resolveTickets();
       await lake.resolveEvents();
       await lake.setMeta('max_event_id', maxEventId);
       await fsp.rm(this.scratch, { recursive: true, force: true });

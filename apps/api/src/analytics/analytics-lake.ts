@@ -61,13 +61,56 @@ export class AnalyticsLake {
     await this.connection.run(`INSERT OR REPLACE INTO lake_meta VALUES ($1, $2)`, [key, value]);
   }
 
-  /** Replaces a small table whole (accounts, contacts, tickets, aliases) from its CSV extract. */
+  /** Replaces a small table whole (accounts, contacts, aliases) from its CSV extract. */
   async replaceTable(spec: ExtractSpec, csv: string): Promise<void> {
-    const select =
-      spec.table === 'tickets'
-        ? `SELECT * REPLACE (CAST(tags AS JSON)::VARCHAR[] AS tags) FROM ${readCsv(csv, spec.columns)}`
-        : `SELECT * FROM ${readCsv(csv, spec.columns)}`;
-    await this.connection.run(`CREATE OR REPLACE TABLE ${spec.table} AS ${select}`);
+    await this.connection.run(
+      `CREATE OR REPLACE TABLE ${spec.table} AS SELECT * FROM ${readCsv(csv, spec.columns)}`,
+    );
+  }
+
+  /** Whether the lake holds the tickets as stored, so an incremental ticket extract can merge into them. */
+  async hasStoredTickets(): Promise<boolean> {
+    const rows = await this.rows<{ n: number }>(
+      `SELECT count(*)::INTEGER AS n FROM duckdb_tables() WHERE table_name = 'tickets_stored' AND NOT temporary`,
+    );
+    return rows[0]!.n > 0;
+  }
+
+  /**
+   * Loads a tickets extract into `tickets_stored`: whole (full) or merged by id (incremental: a
+   * changed ticket replaces its earlier copy).
+   */
+  async loadTickets(spec: ExtractSpec, csv: string, full: boolean): Promise<void> {
+    const c = this.connection;
+    const select = `SELECT * REPLACE (CAST(tags AS JSON)::VARCHAR[] AS tags) FROM ${readCsv(csv, spec.columns)}`;
+    if (full) {
+      await c.run(`CREATE OR REPLACE TABLE tickets_stored AS ${select}`);
+      return;
+    }
+    await c.run(`CREATE OR REPLACE TEMP TABLE tickets_changed AS ${select}`);
+    await c.run('BEGIN TRANSACTION');
+    try {
+      await c.run(`DELETE FROM tickets_stored WHERE id IN (SELECT id FROM tickets_changed)`);
+      await c.run(`INSERT INTO tickets_stored SELECT * FROM tickets_changed`);
+      await c.run('COMMIT');
+    } catch (error) {
+      await c.run('ROLLBACK');
+      throw error;
+    }
+    await c.run(`DROP TABLE tickets_changed`);
+  }
+
+  /**
+   * The `tickets` table the analytics SQL reads: stored tickets without the deleted ones (support
+   * demand only), each with its account, or its contact's account when it names none. Rebuilt each
+   * run after contacts are loaded, so a contact that moved takes its tickets along.
+   */
+  async resolveTickets(): Promise<void> {
+    await this.connection.run(`
+      CREATE OR REPLACE TABLE tickets AS
+      SELECT t.* EXCLUDE (contact_id) REPLACE (COALESCE(t.account_id, c.account_id) AS account_id)
+      FROM tickets_stored t LEFT JOIN contacts c ON c.id = t.contact_id
+      WHERE t.status <> 'deleted'`);
   }
 
   /**
