@@ -8,6 +8,7 @@ import { AllExceptionsFilter } from './common/errors/http-exception.filter.js';
 import type { AppConfig } from './config/config.js';
 import { ConfigModule } from './config/config.module.js';
 import { dataSourceOptions } from './database/data-source.js';
+import { DashboardModule } from './dashboard/dashboard.module.js';
 import { DemoModule } from './demo/demo.module.js';
 import { DuckDbModule } from './duckdb/duckdb.module.js';
 import { HealthModule } from './health/health.module.js';
@@ -38,6 +39,7 @@ export class AppModule {
         RejectedItemsModule,
         AnalyticsModule,
         SegmentsModule,
+        DashboardModule,
       ],
       providers: [
         { provide: RUNTIME, useValue: runtime },

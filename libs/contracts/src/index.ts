@@ -5,3 +5,4 @@ export * from './sources.js';
 export * from './imports.js';
 export * from './analytics.js';
 export * from './segments.js';
+export * from './dashboard.js';

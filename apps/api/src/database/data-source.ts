@@ -10,6 +10,7 @@ import { Analytics1764100000000 } from './migrations/1764100000000-analytics.js'
 import { EventsReceivedBrin1764300000000 } from './migrations/1764300000000-events-received-brin.js';
 import { CustomSegments1764200000000 } from './migrations/1764200000000-custom-segments.js';
 import { ScoreHistory1764400000000 } from './migrations/1764400000000-score-history.js';
+import { DashboardIndexes1764500000000 } from './migrations/1764500000000-dashboard-indexes.js';
 
 export const ENTITIES = [AccountEntity, ContactEntity, EventEntity, TicketEntity, SourceEntity];
 
@@ -21,6 +22,7 @@ export const MIGRATIONS = [
   CustomSegments1764200000000,
   EventsReceivedBrin1764300000000,
   ScoreHistory1764400000000,
+  DashboardIndexes1764500000000,
 ];
 
 /** The one data source definition, used by the API, the CLI and the tests alike. */

@@ -11,6 +11,7 @@ const TABLES = [
   'contacts',
   'custom_segment_members',
   'custom_segments',
+  'dashboard_snapshots',
   'events',
   'identity_aliases',
   'imports',

@@ -1,0 +1,95 @@
+import { Readable, pipeline } from 'node:stream';
+import { Controller, Get, Param, Query, Res } from '@nestjs/common';
+import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import {
+  Account360Schema,
+  AccountActivityQuerySchema,
+  AccountActivitySchema,
+  AccountFiltersSchema,
+  AccountIdParamSchema,
+  AccountListQuerySchema,
+  AccountListSchema,
+  AccountTicketsQuerySchema,
+  AccountTicketsSchema,
+  ErrorBodySchema,
+  OwnerListSchema,
+  type Account360,
+  type AccountActivity,
+  type AccountActivityQuery,
+  type AccountFilters,
+  type AccountIdParam,
+  type AccountList,
+  type AccountListQuery,
+  type AccountTickets,
+  type AccountTicketsQuery,
+  type OwnerList,
+} from '@retain/contracts';
+import { AccountsService } from './accounts.service.js';
+
+@ApiTags('dashboard')
+@Controller()
+export class AccountsController {
+  constructor(private readonly accounts: AccountsService) {}
+
+  @Get('accounts')
+  @ApiOperation({ summary: 'Scored accounts, filtered, sorted and paged (riskiest first by default)' })
+  @ApiResponse({ status: 200, standardSchema: AccountListSchema })
+  @ApiResponse({ status: 400, standardSchema: ErrorBodySchema })
+  @ApiResponse({ status: 404, description: 'Unknown custom segment', standardSchema: ErrorBodySchema })
+  list(@Query({ schema: AccountListQuerySchema }) query: AccountListQuery): Promise<AccountList> {
+    return this.accounts.find(query);
+  }
+
+  // Before accounts/:id, so the literal path wins.
+  @Get('accounts/export.csv')
+  @ApiOperation({ summary: 'The same list as CSV: every matching account, same filters and order' })
+  @ApiProduces('text/csv')
+  async exportCsv(
+    @Query({ schema: AccountFiltersSchema }) query: AccountFilters,
+    @Res() res: Response,
+  ): Promise<void> {
+    const lines = await this.accounts.exportCsv(query);
+    res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+    res.setHeader('Content-Disposition', 'attachment; filename="retain-accounts.csv"');
+    // pipeline, not pipe: a client leaving mid-file ends the generator, which closes its cursor.
+    pipeline(Readable.from(lines), res, () => undefined);
+  }
+
+  @Get('owners')
+  @ApiOperation({ summary: 'Account owners with their account counts' })
+  @ApiResponse({ status: 200, standardSchema: OwnerListSchema })
+  owners(): Promise<OwnerList> {
+    return this.accounts.owners();
+  }
+
+  @Get('accounts/:id')
+  @ApiOperation({ summary: 'Account 360: facts, score and reasons, risk trend, contacts, segment history' })
+  @ApiResponse({ status: 200, standardSchema: Account360Schema })
+  @ApiResponse({ status: 404, standardSchema: ErrorBodySchema })
+  get(@Param({ schema: AccountIdParamSchema }) params: AccountIdParam): Promise<Account360> {
+    return this.accounts.get(params.id);
+  }
+
+  @Get('accounts/:id/activity')
+  @ApiOperation({ summary: 'Events and active users per ISO week' })
+  @ApiResponse({ status: 200, standardSchema: AccountActivitySchema })
+  @ApiResponse({ status: 404, standardSchema: ErrorBodySchema })
+  activity(
+    @Param({ schema: AccountIdParamSchema }) params: AccountIdParam,
+    @Query({ schema: AccountActivityQuerySchema }) query: AccountActivityQuery,
+  ): Promise<AccountActivity> {
+    return this.accounts.activity(params.id, query);
+  }
+
+  @Get('accounts/:id/tickets')
+  @ApiOperation({ summary: "The account's tickets, newest first, with first response time and CSAT" })
+  @ApiResponse({ status: 200, standardSchema: AccountTicketsSchema })
+  @ApiResponse({ status: 404, standardSchema: ErrorBodySchema })
+  tickets(
+    @Param({ schema: AccountIdParamSchema }) params: AccountIdParam,
+    @Query({ schema: AccountTicketsQuerySchema }) query: AccountTicketsQuery,
+  ): Promise<AccountTickets> {
+    return this.accounts.tickets(params.id, query);
+  }
+}
