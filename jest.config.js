@@ -35,5 +35,7 @@ export default {
     },
     { ...common, displayName: 'medium', testMatch: ['<rootDir>/apps/api/src/**/*.db-spec.ts'] },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'] },
+    // The dashboard in Chromium against the built server on demo data.
+    { ...common, displayName: 'browser', testMatch: ['<rootDir>/test/browser/**/*.browser-spec.ts'] },
   ],
 };

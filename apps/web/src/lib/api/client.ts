@@ -1,4 +1,44 @@
-import { ErrorBodySchema, HealthResponseSchema, type HealthResponse } from '@retain/contracts';
+import {
+  Account360Schema,
+  AccountActivitySchema,
+  AccountListSchema,
+  AccountTicketsSchema,
+  AnalyticsRunListSchema,
+  AnalyticsRunSchema,
+  CreatedSourceSchema,
+  ErrorBodySchema,
+  HealthResponseSchema,
+  ImportListSchema,
+  ImportSchema,
+  MovementsSchema,
+  OverviewSchema,
+  OwnerListSchema,
+  SegmentSummarySchema,
+  SupportCommentsSchema,
+  SupportMatrixSchema,
+  SupportTrendsSchema,
+  TrendsSchema,
+  RejectedItemPageSchema,
+  SegmentListSchema,
+  SegmentMembersPageSchema,
+  SourceListSchema,
+  SourceSchema,
+  SupportMetricsSchema,
+  type AccountActivityQuery,
+  type AccountFilters,
+  type AccountListQuery,
+  type AccountTicketsQuery,
+  type ImportFormat,
+  type ImportKind,
+  type MovementsQuery,
+  type OverviewQuery,
+  type RejectedItemsQuery,
+  type SegmentMembersQuery,
+  type SupportCommentsQuery,
+  type SupportMetricsQuery,
+  type SupportTrendsQuery,
+  type TrendsQuery,
+} from '@retain/contracts';
 import type { z } from 'zod';
 
 /** An error answered by the API, with its documented code. */
@@ -15,20 +55,38 @@ export class ApiError extends Error {
 }
 
 type Fetch = typeof fetch;
+type QueryValue = string | number | boolean | null | undefined | readonly (string | number)[];
+/** Query objects as pages build them: every field optional, defaults left to the API. */
+type Query<T> = { [K in keyof T]?: T[K] | undefined };
+
+/** `?a=1&b=x` from an object, leaving out empty values; arrays repeat their key. */
+export function queryString(params: Record<string, QueryValue> = {}): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value === undefined || value === null || value === '') continue;
+    if (Array.isArray(value)) for (const item of value) search.append(key, String(item));
+    else search.set(key, String(value));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
 
 /**
  * The one typed client for the Retain API. Pass SvelteKit's `fetch` from a load function so
  * requests are tracked as dependencies; every response is parsed with its shared zod schema.
  */
 export function createApiClient(fetcher: Fetch = fetch, base = '') {
-  async function get<S extends z.ZodType>(
+  async function request<S extends z.ZodType>(
+    method: string,
     path: string,
     schema: S,
-    okStatuses: number[] = [],
+    init: { body?: string | Blob; contentType?: string; okStatuses?: number[] } = {},
   ): Promise<z.infer<S>> {
-    const response = await fetcher(`${base}${path}`, { headers: { accept: 'application/json' } });
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (init.contentType) headers['content-type'] = init.contentType;
+    const response = await fetcher(`${base}${path}`, { method, headers, body: init.body });
     const body: unknown = await response.json().catch(() => null);
-    if (!response.ok && !okStatuses.includes(response.status)) {
+    if (!response.ok && !(init.okStatuses ?? []).includes(response.status)) {
       const parsed = ErrorBodySchema.safeParse(body);
       if (parsed.success) {
         const { code, message, details } = parsed.data.error;
@@ -36,12 +94,87 @@ export function createApiClient(fetcher: Fetch = fetch, base = '') {
       }
       throw new ApiError(response.status, 'HTTP_ERROR', `${path} answered ${response.status}`);
     }
-    return schema.parse(body);
+    const parsed = schema.safeParse(body);
+    if (!parsed.success) {
+      throw new ApiError(response.status, 'UNEXPECTED_RESPONSE', `${path} answered an unexpected shape`, {
+        issues: parsed.error.issues.slice(0, 5),
+      });
+    }
+    return parsed.data;
   }
+
+  const get = <S extends z.ZodType>(path: string, schema: S, okStatuses?: number[]) =>
+    request('GET', path, schema, { okStatuses });
+  const postJson = <S extends z.ZodType>(path: string, schema: S, body: unknown) =>
+    request('POST', path, schema, { body: JSON.stringify(body), contentType: 'application/json' });
 
   return {
     /** 503 still carries a health report (a component is down), so it is not an error here. */
-    health: (): Promise<HealthResponse> => get('/api/health', HealthResponseSchema, [503]),
+    health: () => get('/api/health', HealthResponseSchema, [503]),
+
+    // Analytics runs
+    analyticsRuns: () => get('/api/jobs/analytics/runs', AnalyticsRunListSchema),
+    analyticsRun: (id: number) => get(`/api/jobs/analytics/runs/${id}`, AnalyticsRunSchema),
+    /** Starts a run; a run already in progress answers 409 (ApiError code CONFLICT). */
+    runAnalytics: (full = false) => postJson('/api/jobs/analytics/run', AnalyticsRunSchema, { full }),
+
+    // Dashboard: overview and trends
+    overview: (query: Query<OverviewQuery> = {}) => get(`/api/overview${queryString(query)}`, OverviewSchema),
+    trends: (query: Query<TrendsQuery> = {}) => get(`/api/trends${queryString(query)}`, TrendsSchema),
+
+    // Dashboard: support quality
+    supportMatrix: () => get('/api/support/matrix', SupportMatrixSchema),
+    supportTrends: (query: Query<SupportTrendsQuery> = {}) =>
+      get(`/api/support/trends${queryString(query)}`, SupportTrendsSchema),
+    supportComments: (query: Query<SupportCommentsQuery> = {}) =>
+      get(`/api/support/comments${queryString(query)}`, SupportCommentsSchema),
+
+    // Dashboard: accounts, owners and segments
+    accounts: (query: Query<AccountListQuery> = {}) =>
+      get(`/api/accounts${queryString(query)}`, AccountListSchema),
+    /** The same filters and order as the list, every matching row, as CSV (a link, not a fetch). */
+    accountsExportUrl: (filters: Query<AccountFilters> = {}) =>
+      `${base}/api/accounts/export.csv${queryString(filters)}`,
+    owners: () => get('/api/owners', OwnerListSchema),
+    segmentSummary: (key: string) =>
+      get(`/api/segment-summary/${encodeURIComponent(key)}`, SegmentSummarySchema),
+    account: (id: number) => get(`/api/accounts/${id}`, Account360Schema),
+    accountActivity: (id: number, query: Query<AccountActivityQuery> = {}) =>
+      get(`/api/accounts/${id}/activity${queryString(query)}`, AccountActivitySchema),
+    accountTickets: (id: number, query: Query<AccountTicketsQuery> = {}) =>
+      get(`/api/accounts/${id}/tickets${queryString(query)}`, AccountTicketsSchema),
+
+    // Results of the last run
+    supportMetrics: (by: SupportMetricsQuery['by']) =>
+      get(`/api/metrics/support${queryString({ by })}`, SupportMetricsSchema),
+    movements: (query: Query<MovementsQuery> = {}) =>
+      get(`/api/movements${queryString(query)}`, MovementsSchema),
+    scoresExportUrl: () => `${base}/api/scores/export`,
+
+    // Custom segments
+    customSegments: () => get('/api/segments', SegmentListSchema),
+    customSegmentMembers: (id: number, query: Query<SegmentMembersQuery> = {}) =>
+      get(`/api/segments/${id}/members${queryString(query)}`, SegmentMembersPageSchema),
+
+    // Sources and write keys
+    sources: () => get('/api/sources', SourceListSchema),
+    createSource: (name: string) => postJson('/api/sources', CreatedSourceSchema, { name }),
+    revokeSource: (id: number) => request('DELETE', `/api/sources/${id}`, SourceSchema),
+
+    // Imports and what they refused
+    imports: () => get('/api/imports', ImportListSchema),
+    import: (id: number) => get(`/api/imports/${id}`, ImportSchema),
+    uploadImport: (
+      kind: ImportKind,
+      file: Blob,
+      options: { format: ImportFormat; fileName?: string; source?: string },
+    ) =>
+      request('POST', `/api/imports/${kind}${queryString(options)}`, ImportSchema, {
+        body: file,
+        contentType: 'application/octet-stream',
+      }),
+    rejectedItems: (query: Query<RejectedItemsQuery> = {}) =>
+      get(`/api/rejected-items${queryString(query)}`, RejectedItemPageSchema),
   };
 }
 
