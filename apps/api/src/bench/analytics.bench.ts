@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { positiveInt, positiveNumber } from '../cli/cli-options.js';
 import pg from 'pg';
 import type { AnalyticsRun } from '@retain/contracts';
 import { runCli, type CliRun } from './analytics-cli.js';
@@ -31,23 +32,6 @@ const say = (message: string): void => void process.stderr.write(`${message}\n`)
 const GOAL_INCREMENTAL_S = 5;
 const GOAL_FULL_VS_POSTGRES = 0.5;
 const GOAL_PEAK_RSS_MB = 1536;
-
-const positiveInt =
-  (name: string) =>
-  (value: string): number => {
-    const n = Number(value.replace(/_/g, ''));
-    if (!Number.isInteger(n) || n <= 0)
-      throw new InvalidArgumentError(`${name} must be a whole number above 0`);
-    return n;
-  };
-
-const positiveNumber =
-  (name: string) =>
-  (value: string): number => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a number above 0`);
-    return n;
-  };
 
 interface Options {
   scale: number;

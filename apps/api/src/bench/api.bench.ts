@@ -4,7 +4,8 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { positiveInt, positiveNumber } from '../cli/cli-options.js';
 import pg from 'pg';
 import {
   ACCOUNT_SORT_DEFAULT_ORDER,
@@ -64,23 +65,6 @@ type Autocannon = (
   done: (error: Error | null, result: AutocannonResult) => void,
 ) => AutocannonInstance;
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
-
-const positiveInt =
-  (name: string) =>
-  (value: string): number => {
-    const n = Number(value.replace(/_/g, ''));
-    if (!Number.isInteger(n) || n <= 0)
-      throw new InvalidArgumentError(`${name} must be a whole number above 0`);
-    return n;
-  };
-
-const positiveNumber =
-  (name: string) =>
-  (value: string): number => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a number above 0`);
-    return n;
-  };
 
 interface Options {
   scale: number;

@@ -3,7 +3,8 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { positiveInt } from '../cli/cli-options.js';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { MAX_BODY_BYTES } from '../ingest/ingest.service.js';
@@ -29,15 +30,6 @@ import { checkpoint, fmt, openBenchDatabase } from './bench-database.js';
  */
 
 const say = (message: string): void => void process.stderr.write(`${message}\n`);
-
-const positiveInt =
-  (name: string) =>
-  (value: string): number => {
-    const n = Number(value.replace(/_/g, ''));
-    if (!Number.isInteger(n) || n <= 0)
-      throw new InvalidArgumentError(`${name} must be a whole number above 0`);
-    return n;
-  };
 
 interface Options {
   events: number;

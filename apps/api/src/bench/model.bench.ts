@@ -2,7 +2,8 @@ import 'reflect-metadata';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { positiveInt } from '../cli/cli-options.js';
 import { parse } from 'csv-parse/sync';
 import pg from 'pg';
 import { rocAuc } from '@retain/analytics';
@@ -27,15 +28,6 @@ const say = (message: string): void => void process.stderr.write(`${message}\n`)
 
 const GOAL_AUC = 0.8;
 const GOAL_PROFICIENCY = 0.9;
-
-const positiveInt =
-  (name: string) =>
-  (value: string): number => {
-    const n = Number(value.replace(/_/g, ''));
-    if (!Number.isInteger(n) || n <= 0)
-      throw new InvalidArgumentError(`${name} must be a whole number above 0`);
-    return n;
-  };
 
 interface Options {
   accounts: number;

@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { once } from 'node:events';
 import fs from 'node:fs';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { positiveInt } from './cli-options.js';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from '../app.module.js';
 import { createProgress } from '../common/progress/progress.js';
@@ -19,15 +20,6 @@ import { ImportFileError, parseMappingOption } from '../imports/csv-reader.js';
 import { ImportsService, type ImportOptions } from '../imports/imports.service.js';
 import type { Import, ImportFormat, ImportKind } from '@retain/contracts';
 import { say, withCliContext, type CliContext } from './cli-context.js';
-
-const positiveInt =
-  (name: string) =>
-  (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0)
-      throw new InvalidArgumentError(`${name} must be a whole number above 0`);
-    return n;
-  };
 
 /** Boots the Nest application context (no HTTP server) against an up-to-date schema. */
 async function withApp<T>(
