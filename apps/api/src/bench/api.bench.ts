@@ -25,6 +25,7 @@ import {
   processCpuSeconds,
   spawnServer,
   waitUntilUp,
+  runBench,
 } from './bench-process.js';
 
 /**
@@ -356,28 +357,4 @@ async function run(options: Options, cleanup: Cleanup): Promise<number> {
   return results.every((r) => r.failed === 0) ? 0 : 1;
 }
 
-async function main(): Promise<void> {
-  const options = program.parse(process.argv).opts<Options>();
-  const cleanup = new Cleanup(say);
-  let interruptedBy: NodeJS.Signals | undefined;
-  const exitCodeFor = (signal: NodeJS.Signals) => (signal === 'SIGINT' ? 130 : 143);
-  const interrupt = (signal: NodeJS.Signals) => {
-    interruptedBy = signal;
-    say(`${signal}: cleaning up`);
-    void cleanup.run().finally(() => process.exit(exitCodeFor(signal)));
-  };
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
-  let code = 1;
-  try {
-    code = await run(options, cleanup);
-  } catch (error) {
-    if (!interruptedBy)
-      say(`bench:api failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-  } finally {
-    await cleanup.run();
-  }
-  process.exit(interruptedBy ? exitCodeFor(interruptedBy) : code);
-}
-
-void main();
+void runBench('bench:api', say, (cleanup) => run(program.parse(process.argv).opts<Options>(), cleanup));

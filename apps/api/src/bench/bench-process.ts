@@ -172,3 +172,36 @@ export class Cleanup {
     return this.running;
   }
 }
+
+/**
+ * A benchmark's main: runs `run` with a Cleanup that also runs on Ctrl+C or SIGTERM (exit 130 /
+ * 143), reports a failure on stderr, and exits with `run`'s code, so keep-alive sockets or a stray
+ * timer never keep the process alive.
+ */
+export async function runBench(
+  name: string,
+  say: (message: string) => void,
+  run: (cleanup: Cleanup) => Promise<number>,
+): Promise<never> {
+  const cleanup = new Cleanup(say);
+  let interruptedBy: NodeJS.Signals | undefined;
+  const exitCodeFor = (signal: NodeJS.Signals) => (signal === 'SIGINT' ? 130 : 143);
+  const interrupt = (signal: NodeJS.Signals) => {
+    interruptedBy = signal;
+    say(`${signal}: cleaning up`);
+    void cleanup.run().finally(() => process.exit(exitCodeFor(signal)));
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  let code = 1;
+  try {
+    code = await run(cleanup);
+  } catch (error) {
+    // After Ctrl+C the run fails as its children and database go away; that is no news.
+    if (!interruptedBy)
+      say(`${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  } finally {
+    await cleanup.run();
+  }
+  process.exit(interruptedBy ? exitCodeFor(interruptedBy) : code);
+}

@@ -20,6 +20,7 @@ import {
   spawnServer,
   waitUntilUp,
   type ServerProcess,
+  runBench,
 } from './bench-process.js';
 import { checkpoint, fmt, openBenchDatabase } from './bench-database.js';
 
@@ -240,30 +241,4 @@ async function run(options: Options, cleanup: Cleanup): Promise<number> {
   return exitCode;
 }
 
-async function main(): Promise<void> {
-  const options = program.parse(process.argv).opts<Options>();
-  const cleanup = new Cleanup(say);
-  let interruptedBy: NodeJS.Signals | undefined;
-  const exitCodeFor = (signal: NodeJS.Signals) => (signal === 'SIGINT' ? 130 : 143);
-  const interrupt = (signal: NodeJS.Signals) => {
-    interruptedBy = signal;
-    say(`${signal}: cleaning up`);
-    void cleanup.run().finally(() => process.exit(exitCodeFor(signal)));
-  };
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
-  let code = 1;
-  try {
-    code = await run(options, cleanup);
-  } catch (error) {
-    // After Ctrl+C the run fails as its server and database go away; that is no news.
-    if (!interruptedBy)
-      say(`bench:ingest failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-  } finally {
-    await cleanup.run();
-  }
-  // Keep-alive sockets or a stray timer must not keep the process alive.
-  process.exit(interruptedBy ? exitCodeFor(interruptedBy) : code);
-}
-
-void main();
+void runBench('bench:ingest', say, (cleanup) => run(program.parse(process.argv).opts<Options>(), cleanup));
