@@ -47,19 +47,33 @@ CREATE OR REPLACE MACRO days_between(a, b) AS (epoch_us(b) - epoch_us(a)) / 8640
 -- two local times a <= b are business_minutes_until(b, ...) - business_minutes_until(a, ...): whole
 -- weeks count 5 working days, then the weekdays before t's day, then the part of t's own day
 -- inside working hours. Constant work per ticket, however long it waited.
-CREATE OR REPLACE MACRO monday_seconds(t) AS epoch(t) - 345600;
-CREATE OR REPLACE MACRO monday_days(t) AS floor(monday_seconds(t) / 86400);
-CREATE OR REPLACE MACRO monday_weekday(t) AS monday_days(t) - 7 * floor(monday_days(t) / 7);
-CREATE OR REPLACE MACRO business_minutes_until(t, start_minute, end_minute) AS
-  floor(monday_days(t) / 7) * 5 * (end_minute - start_minute)
-  + least(monday_weekday(t), 5) * (end_minute - start_minute)
+-- business_minutes_at takes the wall-clock time as seconds since 1970-01-01 00:00 (epoch(t) of a
+-- local TIMESTAMP), so a caller holding that number already skips the conversion.
+CREATE OR REPLACE MACRO monday_seconds(s) AS s - 345600;
+CREATE OR REPLACE MACRO monday_days(s) AS floor(monday_seconds(s) / 86400);
+CREATE OR REPLACE MACRO monday_weekday(s) AS monday_days(s) - 7 * floor(monday_days(s) / 7);
+CREATE OR REPLACE MACRO business_minutes_at(s, start_minute, end_minute) AS
+  floor(monday_days(s) / 7) * 5 * (end_minute - start_minute)
+  + least(monday_weekday(s), 5) * (end_minute - start_minute)
   + CASE
-      WHEN monday_weekday(t) < 5 THEN least(
-        greatest((monday_seconds(t) - monday_days(t) * 86400) / 60 - start_minute, 0),
+      WHEN monday_weekday(s) < 5 THEN least(
+        greatest((monday_seconds(s) - monday_days(s) * 86400) / 60 - start_minute, 0),
         end_minute - start_minute
       )
       ELSE 0
     END;
+CREATE OR REPLACE MACRO business_minutes_until(t, start_minute, end_minute) AS
+  business_minutes_at(epoch(t), start_minute, end_minute);
+
+-- A time zone's UTC offset (seconds) for every 15 minutes of [from_ts, to_ts], as a table of
+-- (quarter = epoch seconds // 900, offset_s). Every time-zone change of the last decades happens on
+-- a quarter hour, so an instant's offset is its quarter's: a join instead of a calendar conversion
+-- per row (measured: 0.6 of 1.3 CPU-s of the support metrics at 500,000 tickets went to timezone()).
+CREATE OR REPLACE MACRO utc_offsets(zone, from_ts, to_ts) AS TABLE
+  SELECT
+    q AS quarter,
+    epoch(timezone(zone, make_timestamptz(q * 900000000))) - q * 900 AS offset_s
+  FROM range(CAST(floor(epoch(from_ts) / 900) AS BIGINT), CAST(floor(epoch(to_ts) / 900) AS BIGINT) + 1) r(q);
 
 -- The Monday (a DATE) of the UTC week an instant falls in: date_trunc('week', timezone('UTC', ts)),
 -- by arithmetic on microseconds since Monday 1970-01-05, which is several times faster.

@@ -73,7 +73,7 @@ export async function historyStart(lake: AnalyticsLake): Promise<Date | null> {
 }
 
 async function featuresAt(lake: AnalyticsLake, at: Date): Promise<Row[]> {
-  return lake.rows<Row>(
+  return lake.jsonRows<Row>(
     `SELECT f.*, a.traits AS traits_json, a.churned_at AS churned_at_value
      FROM account_features(${sqlTime(at)}) f JOIN accounts a ON a.id = f.account_id
      WHERE NOT f.churned`,
@@ -119,7 +119,7 @@ export async function computeScores(
   await hooks.onModelStage();
   const model = await churnModelFor(lake, asOf, hooks.full);
 
-  const current = await lake.rows<Row>(
+  const current = await lake.jsonRows<Row>(
     `SELECT f.*, a.traits AS traits_json, NULL AS churned_at_value
      FROM account_features_now f JOIN accounts a ON a.id = f.account_id`,
   );
@@ -130,10 +130,10 @@ export async function computeScores(
       .map((s) => [s.accountId, s]),
   );
   const segments = new Map(
-    (await lake.rows<Row>(`SELECT * FROM account_segments`)).map((r) => [String(r.account_id), r]),
+    (await lake.jsonRows<Row>(`SELECT * FROM account_segments`)).map((r) => [String(r.account_id), r]),
   );
   const upsell = new Map(
-    (await lake.rows<Row>(`SELECT * FROM account_upsell`)).map((r) => [String(r.account_id), r]),
+    (await lake.jsonRows<Row>(`SELECT * FROM account_upsell`)).map((r) => [String(r.account_id), r]),
   );
 
   const scores: AccountScoreRow[] = current.map((r) => {
@@ -157,7 +157,7 @@ export async function computeScores(
     };
   });
 
-  const supportMetrics: SupportMetricRow[] = (await lake.rows<Row>(`SELECT * FROM support_metrics`)).map(
+  const supportMetrics: SupportMetricRow[] = (await lake.jsonRows<Row>(`SELECT * FROM support_metrics`)).map(
     (m) => ({
       grouping: String(m.grouping),
       week: m.week === null || m.week === undefined ? null : String(m.week).slice(0, 10),
@@ -224,13 +224,13 @@ async function backfillHistory(
     await lake.connection.run(
       `CREATE OR REPLACE TEMP TABLE features_past AS SELECT * FROM account_features(${sqlTime(at)})`,
     );
-    const rows = await lake.rows<Row>(
+    const rows = await lake.jsonRows<Row>(
       `SELECT f.*, a.traits AS traits_json, NULL AS churned_at_value
        FROM features_past f JOIN accounts a ON a.id = f.account_id WHERE NOT f.churned`,
     );
     const segments = new Map(
       (
-        await lake.rows<Row>(
+        await lake.jsonRows<Row>(
           `SELECT account_id, tier, proficiency, segment FROM account_segments_of('features_past')`,
         )
       ).map((r) => [String(r.account_id), r]),

@@ -5,8 +5,17 @@ import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { PG_POOL, checkOut } from '../database/pg-pool.module.js';
 
-/** Rows committed late (a long transaction) are caught by re-reading this window each run. */
+/**
+ * Without a `changesFrom` (a watermark written before it existed, or a database role that cannot
+ * see other sessions), rows committed late by a long transaction are caught by re-reading this window.
+ */
 export const LATE_COMMIT_WINDOW = '10 minutes';
+
+/** Where the next incremental extract starts reading changed rows (received_at, updated_at). */
+function changedSince(after: { extractedAt: string; changesFrom?: string }): string {
+  if (after.changesFrom) return `timestamptz '${new Date(after.changesFrom).toISOString()}'`;
+  return `timestamptz '${new Date(after.extractedAt).toISOString()}' - interval '${LATE_COMMIT_WINDOW}'`;
+}
 
 /** Each extract: the PostgreSQL query whose rows leave as CSV, and the DuckDB column types. */
 export interface ExtractSpec {
@@ -48,7 +57,7 @@ export const CONTACTS_EXTRACT: ExtractSpec = {
   },
 };
 
-const TICKET_COLUMNS: Record<string, string> = {
+export const TICKET_COLUMNS: Record<string, string> = {
   id: 'BIGINT',
   account_id: 'BIGINT',
   contact_id: 'BIGINT',
@@ -62,12 +71,11 @@ const TICKET_COLUMNS: Record<string, string> = {
   solved_at: 'TIMESTAMPTZ',
   csat_score: 'SMALLINT',
   csat_scale: 'VARCHAR',
-  csat_comment: 'VARCHAR',
 };
 
 const TICKETS_SELECT = `SELECT id, account_id, contact_id, channel, status, array_to_json(tags)::text AS tags, created_at,
          first_response_at, first_response_minutes, first_response_business_minutes, solved_at, csat_score,
-         csat_scale, csat_comment
+         csat_scale
   FROM tickets`;
 
 /**
@@ -75,12 +83,11 @@ const TICKETS_SELECT = `SELECT id, account_id, contact_id, channel, status, arra
  * ones out): all of them on a full extract, else those changed since the last run (updated_at,
  * touched by every change, with the same late-commit window as events).
  */
-export function ticketsExtract(after: { extractedAt: string } | null): ExtractSpec {
+export function ticketsExtract(after: { extractedAt: string; changesFrom?: string } | null): ExtractSpec {
   if (!after) return { table: 'tickets', query: TICKETS_SELECT, columns: TICKET_COLUMNS };
-  const since = new Date(after.extractedAt).toISOString();
   return {
     table: 'tickets',
-    query: `${TICKETS_SELECT} WHERE updated_at > timestamptz '${since}' - interval '${LATE_COMMIT_WINDOW}'`,
+    query: `${TICKETS_SELECT} WHERE updated_at >= ${changedSince(after)}`,
     columns: TICKET_COLUMNS,
   };
 }
@@ -95,22 +102,23 @@ export const EVENT_COLUMNS: Record<string, string> = {
   id: 'BIGINT',
   account_id: 'BIGINT',
   contact_id: 'BIGINT',
+  type: 'VARCHAR',
+  name: 'VARCHAR',
+  epoch: 'DOUBLE',
   user_id: 'VARCHAR',
   group_id: 'VARCHAR',
   anonymous_id: 'VARCHAR',
-  type: 'VARCHAR',
-  name: 'VARCHAR',
-  ts: 'TIMESTAMPTZ',
 };
 
 const EVENTS_SELECT =
-  // The identity columns only matter for events stored without an account (resolved in the lake);
-  // leaving them out of every other row keeps the stream about a third smaller.
-  `SELECT id, account_id, contact_id,
+  // The time leaves as seconds since 1970 (a float8 keeps the microseconds), which both sides handle
+  // faster than timestamp text (measured at 10 million events: PostgreSQL 7.4 -> 6.9 s, DuckDB's read
+  // 7.5 -> 6.5 CPU-s). The identity columns only matter for events stored without an account
+  // (resolved in the lake); leaving them out of every other row keeps the stream a third smaller.
+  `SELECT id, account_id, contact_id, type, name, date_part('epoch', timestamp) AS epoch,
           CASE WHEN account_id IS NULL THEN user_id END AS user_id,
           CASE WHEN account_id IS NULL THEN group_id END AS group_id,
-          CASE WHEN account_id IS NULL THEN anonymous_id END AS anonymous_id,
-          type, name, timestamp
+          CASE WHEN account_id IS NULL THEN anonymous_id END AS anonymous_id
    FROM events`;
 
 /**
@@ -118,13 +126,16 @@ const EVENTS_SELECT =
  * arrivals so a transaction that committed after the last extract (with a lower id) is not missed.
  * Duplicates from the window are removed by id when loading.
  */
-export function eventsExtract(after: { maxEventId: string; extractedAt: string }): ExtractSpec {
-  // Both values come from our own previous run record; still, only digits and an ISO date pass.
+export function eventsExtract(after: {
+  maxEventId: string;
+  extractedAt: string;
+  changesFrom?: string;
+}): ExtractSpec {
+  // The values come from our own previous run record; still, only digits and ISO dates pass.
   const maxId = /^\d+$/.test(after.maxEventId) ? after.maxEventId : '0';
-  const since = new Date(after.extractedAt).toISOString();
   return {
     table: 'events',
-    query: `${EVENTS_SELECT} WHERE id > ${maxId} OR received_at > timestamptz '${since}' - interval '${LATE_COMMIT_WINDOW}'`,
+    query: `${EVENTS_SELECT} WHERE id > ${maxId} OR received_at >= ${changedSince(after)}`,
     columns: EVENT_COLUMNS,
   };
 }
@@ -153,6 +164,24 @@ export function eventsFullExtract(minId: bigint, maxId: bigint, chunks: number):
 @Injectable()
 export class AnalyticsExtractRepository {
   constructor(@Inject(PG_POOL) private readonly pool: pg.Pool) {}
+
+  /**
+   * The instant from which the next run must re-read changes: the start of the oldest transaction
+   * in progress now (its rows carry received_at / updated_at = its start, and may commit after this
+   * extract), else now. Taken before anything is extracted. A role that cannot see other sessions'
+   * transactions (neither superuser nor pg_read_all_stats) gets the late-commit window instead.
+   */
+  async changesFrom(): Promise<string | null> {
+    const { rows } = await this.pool.query<{ from: Date | null }>(
+      `SELECT CASE
+                WHEN (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+                  OR pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER')
+                THEN least(now(), (SELECT min(xact_start) FROM pg_stat_activity
+                                   WHERE datname = current_database() AND pid <> pg_backend_pid()))
+              END AS from`,
+    );
+    return rows[0]!.from ? rows[0]!.from.toISOString() : null;
+  }
 
   async maxEventId(): Promise<string> {
     return (await this.eventIdRange()).max;

@@ -15,6 +15,7 @@ import {
   CONTACTS_EXTRACT,
   eventsExtract,
   eventsFullExtract,
+  TICKET_COLUMNS,
   ticketsExtract,
 } from './analytics-extract.repository.js';
 import { AnalyticsLake } from './analytics-lake.js';
@@ -107,6 +108,8 @@ export class AnalyticsJobService {
       const opened = await AnalyticsLake.open(this.lakeFile);
       lake = opened.lake;
       const previous = await this.runs.lastWatermark();
+      // Before the id range: a row committed after this instant is past the range or re-read next time.
+      const changesFrom = await this.extract.changesFrom();
       const idRange = await this.extract.eventIdRange();
       const maxEventId = idRange.max;
       const lakeMax = await lake.meta('max_event_id');
@@ -129,7 +132,7 @@ export class AnalyticsJobService {
         ? eventsFullExtract(BigInt(idRange.min), BigInt(maxEventId), FULL_EXTRACT_CHUNKS)
         : [eventsExtract(previous)];
       if (full) await lakeRef.clearEvents();
-      const allTickets = full || !(await lakeRef.hasStoredTickets());
+      const allTickets = full || !(await lakeRef.hasStoredTickets(TICKET_COLUMNS));
       const tickets = ticketsExtract(allTickets ? null : previous);
       const work = [
         ...[ACCOUNTS_EXTRACT, CONTACTS_EXTRACT, ALIASES_EXTRACT].map((spec) => ({
@@ -183,7 +186,7 @@ export class AnalyticsJobService {
       await enter('write');
       const written = await this.results.replace(id, asOf, computed);
       stageMs[current] = Date.now() - stageStart;
-      const watermark: Watermark = { maxEventId, extractedAt };
+      const watermark: Watermark = { maxEventId, extractedAt, ...(changesFrom ? { changesFrom } : {}) };
       await this.runs.succeed(id, {
         asOf,
         rowsRead,

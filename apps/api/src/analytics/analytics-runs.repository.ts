@@ -28,6 +28,12 @@ interface Row {
 export interface Watermark {
   maxEventId: string;
   extractedAt: string;
+  /**
+   * Every row changed from this instant on (by PostgreSQL's clock) may not have been committed when
+   * the run extracted: the start of the oldest transaction then in progress. Runs before this field
+   * existed lack it; their next run falls back to extractedAt less a late-commit window.
+   */
+  changesFrom?: string;
 }
 
 const toRun = (r: Row): AnalyticsRun => ({
