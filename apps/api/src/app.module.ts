@@ -4,6 +4,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppException } from './common/errors/app.exception.js';
 import { AnalyticsModule } from './analytics/analytics.module.js';
+import { CampaignsModule } from './campaigns/campaigns.module.js';
 import { AllExceptionsFilter } from './common/errors/http-exception.filter.js';
 import type { AppConfig } from './config/config.js';
 import { ConfigModule } from './config/config.module.js';
@@ -40,6 +41,7 @@ export class AppModule {
         AnalyticsModule,
         SegmentsModule,
         DashboardModule,
+        CampaignsModule,
       ],
       providers: [
         { provide: RUNTIME, useValue: runtime },

@@ -6,3 +6,4 @@ export * from './imports.js';
 export * from './analytics.js';
 export * from './segments.js';
 export * from './dashboard.js';
+export * from './campaigns.js';

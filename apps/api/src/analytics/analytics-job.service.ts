@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { AnalyticsRun, ModelReport } from '@retain/contracts';
+import { CampaignsService } from '../campaigns/campaigns.service.js';
 import { AppException } from '../common/errors/app.exception.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -51,6 +52,8 @@ export class AnalyticsJobService {
     private readonly runs: AnalyticsRunsRepository,
     private readonly extract: AnalyticsExtractRepository,
     private readonly results: AnalyticsResultsRepository,
+    // Campaigns that refresh at every run take their new members after it (absent in job-only tests).
+    @Optional() private readonly campaigns?: CampaignsService,
   ) {
     // One lake per database: pointing DATA_DIR at another database must never mix their histories.
     const url = new URL(runtime.databaseUrl);
@@ -78,6 +81,8 @@ export class AnalyticsJobService {
       const id = await this.runs.start(trigger, full);
       onStart?.(id);
       await this.execute(id, full);
+      // Still under the lock: new scores, then the campaigns built on them. Never throws.
+      await this.campaigns?.refreshScheduled();
       return (await this.runs.get(id))!;
     } finally {
       await lock.release();

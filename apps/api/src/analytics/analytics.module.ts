@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { CampaignsModule } from '../campaigns/campaigns.module.js';
 import { AnalyticsController } from './analytics.controller.js';
 import { AnalyticsExtractRepository } from './analytics-extract.repository.js';
 import { AnalyticsJobService } from './analytics-job.service.js';
@@ -10,6 +11,7 @@ import { ScoresRepository } from './scores.repository.js';
 import { ScoresService } from './scores.service.js';
 
 @Module({
+  imports: [CampaignsModule],
   controllers: [AnalyticsController, ScoresController],
   providers: [
     AnalyticsRunsRepository,

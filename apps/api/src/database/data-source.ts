@@ -11,6 +11,7 @@ import { EventsReceivedBrin1764300000000 } from './migrations/1764300000000-even
 import { CustomSegments1764200000000 } from './migrations/1764200000000-custom-segments.js';
 import { ScoreHistory1764400000000 } from './migrations/1764400000000-score-history.js';
 import { DashboardIndexes1764500000000 } from './migrations/1764500000000-dashboard-indexes.js';
+import { Campaigns1764700000000 } from './migrations/1764700000000-campaigns.js';
 
 export const ENTITIES = [AccountEntity, ContactEntity, EventEntity, TicketEntity, SourceEntity];
 
@@ -23,6 +24,7 @@ export const MIGRATIONS = [
   EventsReceivedBrin1764300000000,
   ScoreHistory1764400000000,
   DashboardIndexes1764500000000,
+  Campaigns1764700000000,
 ];
 
 /** The one data source definition, used by the API, the CLI and the tests alike. */

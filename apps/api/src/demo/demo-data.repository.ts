@@ -33,6 +33,21 @@ export class DemoDataTransaction {
 
   async truncateAll(): Promise<void> {
     await this.client.query('TRUNCATE tickets, events, contacts, accounts RESTART IDENTITY CASCADE');
+    // Campaigns (their members went with the contacts) and how far contact activity was read.
+    await this.client.query('TRUNCATE campaigns, contact_activity_state RESTART IDENTITY CASCADE');
+  }
+
+  /** One row's id from an INSERT ... RETURNING id. */
+  async insertReturningId(sql: string, params: unknown[]): Promise<number> {
+    const result = await this.client.query<{ id: string }>(sql, params);
+    return Number(result.rows[0]!.id);
+  }
+
+  async markUnsubscribed(contactExternalIds: string[]): Promise<void> {
+    await this.client.query(
+      `UPDATE contacts SET traits = traits || '{"unsubscribed": true}'::jsonb WHERE external_id = ANY($1)`,
+      [contactExternalIds],
+    );
   }
 
   async copy(table: string, columns: string[], rows: Iterable<string>): Promise<void> {

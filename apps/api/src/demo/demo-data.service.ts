@@ -18,6 +18,7 @@ import {
   type DemoAccount,
   type DemoOptions,
 } from './demo-model.js';
+import { loadDemoCampaigns } from './demo-campaigns.js';
 import { groundTruthCsv } from './ground-truth.js';
 
 export interface DemoSummary {
@@ -279,6 +280,9 @@ export class DemoDataService {
         }
       })(),
     );
+
+    // Past campaigns with a planted effect; their own random streams leave the data above unchanged.
+    events += await loadDemoCampaigns(tx, accounts, options, { accounts: accountIds, contacts: contactIds });
 
     await tx.analyze();
     return { accounts: accounts.length, contacts, events, tickets };

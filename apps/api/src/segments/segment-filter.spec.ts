@@ -318,4 +318,44 @@ describe('compileFilter', () => {
     expect(list.fields.find((f) => f.name === 'tier')?.ops).toContain('in');
     expect(new Set(list.fields.map((f) => f.name)).size).toBe(list.fields.length);
   });
+
+  describe('in the audience scope', () => {
+    it('compiles contact fields and contact traits over aliases c and ca', () => {
+      expect(
+        compileFilter(
+          {
+            all: [
+              { field: 'contact.role', op: 'in', value: ['admin', 'owner'] },
+              { field: 'contact.email_domain', op: 'eq', value: 'acme.example' },
+              { field: 'contact.last_seen_at', op: 'gte', value: '2026-01-01' },
+              { field: 'contact.trait.seniority', op: 'gt', value: 3 },
+              { field: 'churn_risk', op: 'lt', value: 0.5 },
+            ],
+          },
+          { scope: 'audience' },
+        ),
+      ).toEqual({
+        sql:
+          "((c.traits->>'role') = ANY($1::text[]) AND lower(split_part(c.email, '@', 2)) = $2::text AND " +
+          'ca.last_seen_at >= $3::timestamptz AND retain_to_number(c.traits->>$4::text) > $5::numeric AND ' +
+          's.churn_risk < $6::numeric)',
+        params: [['admin', 'owner'], 'acme.example', '2026-01-01T00:00:00.000Z', 'seniority', 3, 0.5],
+      });
+    });
+
+    it('refuses contact fields in a segment filter, and unknown contact fields anywhere', () => {
+      expect(issues({ field: 'contact.role', op: 'eq', value: 'admin' })).toEqual([
+        {
+          path: 'filter.field',
+          message: 'unknown field "contact.role": contact fields apply to campaign audiences only',
+        },
+      ]);
+      expect(() =>
+        compileFilter({ field: 'contact.shoe_size', op: 'eq', value: 1 }, { scope: 'audience' }),
+      ).toThrow('filter.field: unknown field "contact.shoe_size"');
+      expect(() =>
+        compileFilter({ field: 'contact.trait.x;drop', op: 'eq', value: 'a' }, { scope: 'audience' }),
+      ).toThrow('filter.field: trait keys are 1 to 64 letters, digits or _ (got "x;drop")');
+    });
+  });
 });

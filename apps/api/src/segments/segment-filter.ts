@@ -14,8 +14,22 @@ import { ErrorCode } from '../common/errors/error-code.js';
 /** What a compiled filter reads: a scored account with its account row (aliases s and a). */
 export const SEGMENT_FROM = 'account_scores s JOIN accounts a ON a.id = s.account_id';
 
+/**
+ * What a compiled audience filter reads: a contact (alias c) of a scored account, with the
+ * contact's last activity (alias ca, kept by the campaigns module).
+ */
+export const AUDIENCE_FROM = `contacts c
+  JOIN accounts a ON a.id = c.account_id
+  JOIN account_scores s ON s.account_id = a.id
+  LEFT JOIN contact_activity ca ON ca.contact_id = c.id`;
+
+/** account: a segment filter over SEGMENT_FROM; audience: a campaign audience over AUDIENCE_FROM. */
+export type FilterScope = 'account' | 'audience';
+
 export const TRAIT_PREFIX = 'trait.';
 export const TRAIT_KEY = /^[a-z0-9_]{1,64}$/i;
+export const CONTACT_PREFIX = 'contact.';
+export const CONTACT_TRAIT_PREFIX = 'contact.trait.';
 
 const ORDER_OPS: FilterOp[] = ['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'between', 'in', 'not_in'];
 const NULL_OPS: FilterOp[] = ['is_null', 'is_not_null'];
@@ -35,11 +49,11 @@ const CAST: Record<FilterFieldType, string> = {
   date: 'date',
 };
 
-interface FieldDefinition {
+export interface FieldDefinition<Source extends string = 'account' | 'score' | 'feature'> {
   name: string;
   type: FilterFieldType;
-  source: 'account' | 'score' | 'feature';
-  /** A fixed SQL expression over aliases a and s; never built from input. */
+  source: Source;
+  /** A fixed SQL expression over aliases a and s (and c, ca for contact fields); never built from input. */
   sql: string;
   description: string;
 }
@@ -131,7 +145,47 @@ export const FILTER_FIELDS: readonly FieldDefinition[] = [
   feature('addon_interest_90d', 'Add-on interest events in the last 90 days'),
 ];
 
+const contact = (
+  name: string,
+  type: FilterFieldType,
+  sql: string,
+  description: string,
+): FieldDefinition<'contact'> => ({
+  name: `${CONTACT_PREFIX}${name}`,
+  type,
+  source: 'contact',
+  sql,
+  description,
+});
+
+/** Fields of the contact itself, for campaign audiences only. */
+export const CONTACT_FILTER_FIELDS: readonly FieldDefinition<'contact'>[] = [
+  contact('email', 'text', 'c.email', 'Email address'),
+  contact(
+    'email_domain',
+    'text',
+    `lower(split_part(c.email, '@', 2))`,
+    'The part of the email after @, in lower case, e.g. example.com',
+  ),
+  contact('name', 'text', 'c.name', 'Name'),
+  contact('role', 'text', `(c.traits->>'role')`, 'Role (the role trait), e.g. admin, analyst'),
+  contact('created_at', 'timestamp', 'c.created_at', 'When the contact was first seen'),
+  contact(
+    'last_seen_at',
+    'timestamp',
+    'ca.last_seen_at',
+    'Last event of the contact (as of the last analytics run)',
+  ),
+  contact(
+    'days_since_last_seen',
+    'number',
+    `(extract(epoch FROM now() - ca.last_seen_at) / 86400)`,
+    'Days since the contact’s last event; null if never seen',
+  ),
+];
+
 const FIELDS_BY_NAME = new Map(FILTER_FIELDS.map((f) => [f.name, f]));
+const CONTACT_FIELDS_BY_NAME = new Map(CONTACT_FILTER_FIELDS.map((f) => [f.name, f]));
 
 export function filterFieldList(): FilterFieldList {
   return {
@@ -195,7 +249,10 @@ class FilterCompiler {
   readonly issues: FieldIssue[] = [];
   private conditions = 0;
 
-  constructor(private readonly firstParam: number) {}
+  constructor(
+    private readonly firstParam: number,
+    private readonly scope: FilterScope,
+  ) {}
 
   compile(node: FilterNode, path: string, depth: number): string {
     if (!('field' in node) && depth >= FILTER_MAX_DEPTH)
@@ -276,18 +333,47 @@ class FilterCompiler {
   private target(field: string, op: FilterOp, value: unknown, path: string): Target | null {
     const known = FIELDS_BY_NAME.get(field);
     if (known) return { sql: known.sql, type: known.type, label: field };
+    if (field.startsWith(CONTACT_PREFIX)) return this.contactTarget(field, value, path);
     if (!field.startsWith(TRAIT_PREFIX)) {
       this.fail(`${path}.field`, `unknown field "${field.slice(0, 100)}"`);
       return null;
     }
-    const key = field.slice(TRAIT_PREFIX.length);
+    return this.traitTarget('a', field, TRAIT_PREFIX, value, path);
+  }
+
+  private contactTarget(field: string, value: unknown, path: string): Target | null {
+    if (this.scope !== 'audience') {
+      this.fail(
+        `${path}.field`,
+        `unknown field "${field.slice(0, 100)}": contact fields apply to campaign audiences only`,
+      );
+      return null;
+    }
+    const known = CONTACT_FIELDS_BY_NAME.get(field);
+    if (known) return { sql: known.sql, type: known.type, label: field };
+    if (!field.startsWith(CONTACT_TRAIT_PREFIX)) {
+      this.fail(`${path}.field`, `unknown field "${field.slice(0, 100)}"`);
+      return null;
+    }
+    return this.traitTarget('c', field, CONTACT_TRAIT_PREFIX, value, path);
+  }
+
+  /** A trait of the account (alias a) or contact (alias c), its key bound as a parameter. */
+  private traitTarget(
+    alias: 'a' | 'c',
+    field: string,
+    prefix: string,
+    value: unknown,
+    path: string,
+  ): Target | null {
+    const key = field.slice(prefix.length);
     if (!TRAIT_KEY.test(key)) {
       this.fail(`${path}.field`, `trait keys are 1 to 64 letters, digits or _ (got "${key.slice(0, 100)}")`);
       return null;
     }
     const sample = Array.isArray(value) ? value : [value];
     const numeric = sample.length > 0 && sample.every((v) => typeof v === 'number');
-    const text = `(a.traits->>${this.bind(key)}::text)`;
+    const text = `(${alias}.traits->>${this.bind(key)}::text)`;
     return numeric
       ? { sql: `retain_to_number${text}`, type: 'number', label: field }
       : { sql: text, type: 'text', label: field };
@@ -302,8 +388,9 @@ class FilterCompiler {
         return undefined;
       case 'text': {
         // Trait values may be true or false; traits are stored as JSON and read back as text.
-        const text =
-          typeof value === 'boolean' && target.label.startsWith(TRAIT_PREFIX) ? String(value) : value;
+        const isTrait =
+          target.label.startsWith(TRAIT_PREFIX) || target.label.startsWith(CONTACT_TRAIT_PREFIX);
+        const text = typeof value === 'boolean' && isTrait ? String(value) : value;
         if (typeof text !== 'string') {
           this.fail(path, `must be text for text field "${target.label}"`);
           return undefined;
@@ -334,16 +421,17 @@ class FilterCompiler {
 }
 
 /**
- * Compiles a filter to a parameterised SQL condition over SEGMENT_FROM. Field names map to fixed
- * SQL from the whitelist; every value (and trait key) is a bound parameter, numbered from
- * `firstParam`. Any unknown field, misapplied op or mistyped value is a VALIDATION_FAILED naming
- * its path, so a bad filter never reaches the database.
+ * Compiles a filter to a parameterised SQL condition over SEGMENT_FROM (or, in the audience scope,
+ * AUDIENCE_FROM, where contact fields may be named too). Field names map to fixed SQL from the
+ * whitelist; every value (and trait key) is a bound parameter, numbered from `firstParam`. Any
+ * unknown field, misapplied op or mistyped value is a VALIDATION_FAILED naming its path, so a bad
+ * filter never reaches the database.
  */
 export function compileFilter(
   filter: FilterNode,
-  options: { firstParam?: number; path?: string } = {},
+  options: { firstParam?: number; path?: string; scope?: FilterScope } = {},
 ): CompiledFilter {
-  const compiler = new FilterCompiler(options.firstParam ?? 1);
+  const compiler = new FilterCompiler(options.firstParam ?? 1, options.scope ?? 'account');
   const sql = compiler.compile(filter, options.path ?? 'filter', 1);
   if (compiler.issues.length > 0) {
     const message = compiler.issues.map((i) => `${i.path}: ${i.message}`).join('; ');

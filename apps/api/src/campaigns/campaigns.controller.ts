@@ -1,0 +1,169 @@
+import { Readable, pipeline } from 'node:stream';
+import { Body, Controller, Get, HttpCode, Param, ParseIntPipe, Post, Query, Res } from '@nestjs/common';
+import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import {
+  AudienceFieldListSchema,
+  AudienceHistorySchema,
+  AudiencePointSchema,
+  CampaignExportQuerySchema,
+  CampaignListSchema,
+  CampaignMembersPageSchema,
+  CampaignMembersQuerySchema,
+  CampaignOutcomeSchema,
+  CampaignPreviewRequestSchema,
+  CampaignPreviewSchema,
+  CampaignSchema,
+  CreateCampaignRequestSchema,
+  CreatedCampaignSchema,
+  DeliveryListSchema,
+  ErrorBodySchema,
+  WebhookSecretSchema,
+  type AudienceFieldList,
+  type AudienceHistory,
+  type AudiencePoint,
+  type Campaign,
+  type CampaignExportQuery,
+  type CampaignList,
+  type CampaignMembersPage,
+  type CampaignMembersQuery,
+  type CampaignOutcome,
+  type CampaignPreview,
+  type CampaignPreviewRequest,
+  type CreateCampaignRequest,
+  type CreatedCampaign,
+  type DeliveryList,
+  type WebhookSecret,
+} from '@retain/contracts';
+import { CampaignsService } from './campaigns.service.js';
+
+@ApiTags('campaigns')
+@Controller('campaigns')
+export class CampaignsController {
+  constructor(private readonly campaigns: CampaignsService) {}
+
+  @Get('fields')
+  @ApiOperation({ summary: 'The account and contact fields an audience filter may use (for the builder)' })
+  @ApiResponse({ status: 200, standardSchema: AudienceFieldListSchema })
+  fields(): AudienceFieldList {
+    return this.campaigns.fields();
+  }
+
+  @Post('preview')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Live audience: accounts and contacts it matches now, a sample, counts per segment',
+  })
+  @ApiResponse({ status: 200, standardSchema: CampaignPreviewSchema })
+  @ApiResponse({
+    status: 400,
+    description: 'Names each invalid part of the audience',
+    standardSchema: ErrorBodySchema,
+  })
+  preview(
+    @Body({ schema: CampaignPreviewRequestSchema }) body: CampaignPreviewRequest,
+  ): Promise<CampaignPreview> {
+    return this.campaigns.preview(body);
+  }
+
+  @Post()
+  @ApiOperation({ summary: 'Create a campaign and draw its first members; the webhook secret is shown once' })
+  @ApiResponse({ status: 201, standardSchema: CreatedCampaignSchema })
+  @ApiResponse({ status: 400, description: 'Names each invalid field', standardSchema: ErrorBodySchema })
+  @ApiResponse({ status: 409, description: 'The name is taken', standardSchema: ErrorBodySchema })
+  create(
+    @Body({ schema: CreateCampaignRequestSchema }) body: CreateCampaignRequest,
+  ): Promise<CreatedCampaign> {
+    return this.campaigns.create(body);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'Campaigns, newest first, with their member counts' })
+  @ApiResponse({ status: 200, standardSchema: CampaignListSchema })
+  list(): Promise<CampaignList> {
+    return this.campaigns.list();
+  }
+
+  @Get(':id')
+  @ApiResponse({ status: 200, standardSchema: CampaignSchema })
+  @ApiResponse({ status: 404, standardSchema: ErrorBodySchema })
+  get(@Param('id', ParseIntPipe) id: number): Promise<Campaign> {
+    return this.campaigns.get(id);
+  }
+
+  @Post(':id/stop')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Stop: no new members, unsent batches cancelled; the outcome is still measured' })
+  @ApiResponse({ status: 200, standardSchema: CampaignSchema })
+  stop(@Param('id', ParseIntPipe) id: number): Promise<Campaign> {
+    return this.campaigns.stop(id);
+  }
+
+  @Post(':id/refresh')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Let new audience matches join now (refresh campaigns also do at every analytics run)',
+  })
+  @ApiResponse({ status: 200, standardSchema: AudiencePointSchema })
+  @ApiResponse({ status: 409, description: 'The campaign is stopped', standardSchema: ErrorBodySchema })
+  refresh(@Param('id', ParseIntPipe) id: number): Promise<AudiencePoint> {
+    return this.campaigns.refresh(id);
+  }
+
+  @Post(':id/webhook-secret')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Replace the webhook signing secret; the new one is shown once' })
+  @ApiResponse({ status: 200, standardSchema: WebhookSecretSchema })
+  @ApiResponse({ status: 409, description: 'Not a webhook campaign', standardSchema: ErrorBodySchema })
+  rotateWebhookSecret(@Param('id', ParseIntPipe) id: number): Promise<WebhookSecret> {
+    return this.campaigns.rotateWebhookSecret(id);
+  }
+
+  @Get(':id/members')
+  @ApiOperation({ summary: 'Members (contacted and holdout) in contact id order, a page at a time' })
+  @ApiResponse({ status: 200, standardSchema: CampaignMembersPageSchema })
+  members(
+    @Param('id', ParseIntPipe) id: number,
+    @Query({ schema: CampaignMembersQuerySchema }) query: CampaignMembersQuery,
+  ): Promise<CampaignMembersPage> {
+    return this.campaigns.members(id, query);
+  }
+
+  @Get(':id/audience-history')
+  @ApiOperation({ summary: 'Audience over time: matches, suppressed and new members at each refresh' })
+  @ApiResponse({ status: 200, standardSchema: AudienceHistorySchema })
+  history(@Param('id', ParseIntPipe) id: number): Promise<AudienceHistory> {
+    return this.campaigns.history(id);
+  }
+
+  @Get(':id/deliveries')
+  @ApiOperation({ summary: 'Webhook batches with every attempt, and CSV exports, newest first' })
+  @ApiResponse({ status: 200, standardSchema: DeliveryListSchema })
+  deliveries(@Param('id', ParseIntPipe) id: number): Promise<DeliveryList> {
+    return this.campaigns.deliveries(id);
+  }
+
+  @Get(':id/outcome')
+  @ApiOperation({
+    summary: 'Goal conversion, contacted against holdout, and the uplift with its 95% interval',
+  })
+  @ApiResponse({ status: 200, standardSchema: CampaignOutcomeSchema })
+  outcome(@Param('id', ParseIntPipe) id: number): Promise<CampaignOutcome> {
+    return this.campaigns.outcome(id);
+  }
+
+  @Get(':id/export.csv')
+  @ApiOperation({ summary: 'Contacted members as CSV (never the holdout), for an email tool' })
+  @ApiProduces('text/csv')
+  async exportCsv(
+    @Param('id', ParseIntPipe) id: number,
+    @Query({ schema: CampaignExportQuerySchema }) query: CampaignExportQuery,
+    @Res() res: Response,
+  ): Promise<void> {
+    const lines = await this.campaigns.exportCsv(id, query);
+    res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+    res.setHeader('Content-Disposition', `attachment; filename="retain-campaign-${id}.csv"`);
+    // pipeline, not pipe: a client leaving mid-file ends the generator, which closes its cursor.
+    pipeline(Readable.from(lines), res, () => undefined);
+  }
+}
