@@ -5,6 +5,10 @@ declare global {
       message: string;
       code?: string;
     }
+    /** Shown once after a navigation, never in the URL: a new campaign's webhook signing secret. */
+    interface PageState {
+      webhookSecret?: string;
+    }
   }
 }
 

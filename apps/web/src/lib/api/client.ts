@@ -5,8 +5,20 @@ import {
   AccountTicketsSchema,
   AnalyticsRunListSchema,
   AnalyticsRunSchema,
+  AudienceFieldListSchema,
+  AudienceHistorySchema,
+  AudiencePointSchema,
+  CampaignListSchema,
+  CampaignMembersPageSchema,
+  CampaignOutcomeSchema,
+  CampaignPreviewSchema,
+  CampaignSchema,
+  CreatedCampaignSchema,
+  DeliveryListSchema,
+  WebhookSecretSchema,
   CreatedSourceSchema,
   ErrorBodySchema,
+  FieldIssueSchema,
   HealthResponseSchema,
   ImportListSchema,
   ImportSchema,
@@ -28,6 +40,11 @@ import {
   type AccountFilters,
   type AccountListQuery,
   type AccountTicketsQuery,
+  type FieldIssue,
+  type CampaignExportQuery,
+  type CampaignMembersQuery,
+  type CampaignPreviewRequestInput,
+  type CreateCampaignRequestInput,
   type ImportFormat,
   type ImportKind,
   type MovementsQuery,
@@ -52,6 +69,14 @@ export class ApiError extends Error {
     super(message);
     this.name = 'ApiError';
   }
+}
+
+/** The invalid fields an error names (a 400's or a 409's `details.fields`), or none. */
+export function errorFields(error: unknown): FieldIssue[] {
+  if (!(error instanceof ApiError)) return [];
+  const details = error.details as { fields?: unknown } | undefined;
+  const parsed = FieldIssueSchema.array().safeParse(details?.fields);
+  return parsed.success ? parsed.data : [];
 }
 
 type Fetch = typeof fetch;
@@ -155,6 +180,31 @@ export function createApiClient(fetcher: Fetch = fetch, base = '') {
     customSegments: () => get('/api/segments', SegmentListSchema),
     customSegmentMembers: (id: number, query: Query<SegmentMembersQuery> = {}) =>
       get(`/api/segments/${id}/members${queryString(query)}`, SegmentMembersPageSchema),
+
+    // Campaigns: audiences, members, delivery and outcome
+    campaignFields: () => get('/api/campaigns/fields', AudienceFieldListSchema),
+    /** A 400 names each invalid part of the audience (ApiError details.fields). */
+    previewAudience: (request: CampaignPreviewRequestInput) =>
+      postJson('/api/campaigns/preview', CampaignPreviewSchema, request),
+    /** A 400 names each invalid field, a 409 a taken name; the webhook secret is answered only here. */
+    createCampaign: (request: CreateCampaignRequestInput) =>
+      postJson('/api/campaigns', CreatedCampaignSchema, request),
+    campaigns: () => get('/api/campaigns', CampaignListSchema),
+    campaign: (id: number) => get(`/api/campaigns/${id}`, CampaignSchema),
+    stopCampaign: (id: number) => postJson(`/api/campaigns/${id}/stop`, CampaignSchema, {}),
+    /** Lets new audience matches join now; a stopped campaign answers 409. */
+    refreshCampaign: (id: number) => postJson(`/api/campaigns/${id}/refresh`, AudiencePointSchema, {}),
+    rotateWebhookSecret: (id: number) =>
+      postJson(`/api/campaigns/${id}/webhook-secret`, WebhookSecretSchema, {}),
+    campaignMembers: (id: number, query: Query<CampaignMembersQuery> = {}) =>
+      get(`/api/campaigns/${id}/members${queryString(query)}`, CampaignMembersPageSchema),
+    campaignAudienceHistory: (id: number) =>
+      get(`/api/campaigns/${id}/audience-history`, AudienceHistorySchema),
+    campaignDeliveries: (id: number) => get(`/api/campaigns/${id}/deliveries`, DeliveryListSchema),
+    campaignOutcome: (id: number) => get(`/api/campaigns/${id}/outcome`, CampaignOutcomeSchema),
+    /** The contacted members (never the holdout) as CSV (a link, not a fetch). */
+    campaignExportUrl: (id: number, query: Query<CampaignExportQuery> = {}) =>
+      `${base}/api/campaigns/${id}/export.csv${queryString(query)}`,
 
     // Sources and write keys
     sources: () => get('/api/sources', SourceListSchema),
