@@ -331,6 +331,22 @@ describe('campaigns over the API, on demo data', () => {
     }
   });
 
+  it('pages the campaign list on the server, with totals over all pages', async () => {
+    const all = CampaignListSchema.parse(await (await get('/api/campaigns?limit=200')).json());
+    expect(all.total).toBe(all.campaigns.length);
+    expect(all.total).toBeGreaterThanOrEqual(3);
+    expect(all.active).toBe(all.campaigns.filter((c) => c.status === 'active').length);
+    expect(all.contacted).toBe(all.campaigns.reduce((n, c) => n + c.members.contacted, 0));
+    const second = CampaignListSchema.parse(await (await get('/api/campaigns?limit=1&offset=1')).json());
+    expect(second).toMatchObject({ total: all.total, limit: 1, offset: 1 });
+    expect(second.campaigns.map((c) => c.id)).toEqual([all.campaigns[1]!.id]);
+    const bad = await get('/api/campaigns?limit=0');
+    expect(bad.status).toBe(400);
+    expect(ErrorBodySchema.parse(await bad.json()).error.details).toEqual({
+      fields: [expect.objectContaining({ path: 'limit' })],
+    });
+  });
+
   it('documents every campaign route in the OpenAPI document', async () => {
     const doc = (await (await get('/api/openapi.json')).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths)).toEqual(

@@ -334,8 +334,23 @@ export const CampaignListItemSchema = z
   .meta({ id: 'CampaignListItem' });
 export type CampaignListItem = z.infer<typeof CampaignListItemSchema>;
 
+export const CAMPAIGN_LIST_PAGE_SIZE = 50;
+
+export const CampaignListQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(CAMPAIGN_LIST_PAGE_SIZE),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+});
+export type CampaignListQuery = z.infer<typeof CampaignListQuerySchema>;
+
 export const CampaignListSchema = z
-  .object({ campaigns: z.array(CampaignListItemSchema).describe('Newest first') })
+  .object({
+    campaigns: z.array(CampaignListItemSchema).describe('Newest first, one page'),
+    total: z.number().int().describe('Campaigns in all'),
+    active: z.number().int().describe('Of those, active'),
+    contacted: z.number().int().describe('Member contacts contacted by all campaigns together'),
+    limit: z.number().int(),
+    offset: z.number().int(),
+  })
   .meta({ id: 'CampaignList' });
 export type CampaignList = z.infer<typeof CampaignListSchema>;
 

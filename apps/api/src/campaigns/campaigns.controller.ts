@@ -9,6 +9,7 @@ import {
   CampaignExportQuerySchema,
   CampaignListSchema,
   CampaignMembersPageSchema,
+  CampaignListQuerySchema,
   CampaignMembersQuerySchema,
   CampaignOutcomeSchema,
   CampaignPreviewRequestSchema,
@@ -26,6 +27,7 @@ import {
   type CampaignExportQuery,
   type CampaignList,
   type CampaignMembersPage,
+  type CampaignListQuery,
   type CampaignMembersQuery,
   type CampaignOutcome,
   type CampaignPreview,
@@ -78,10 +80,10 @@ export class CampaignsController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'Campaigns, newest first, with their member counts' })
+  @ApiOperation({ summary: 'Campaigns, newest first, a page at a time, with their member counts' })
   @ApiResponse({ status: 200, standardSchema: CampaignListSchema })
-  list(): Promise<CampaignList> {
-    return this.campaigns.list();
+  list(@Query({ schema: CampaignListQuerySchema }) query: CampaignListQuery): Promise<CampaignList> {
+    return this.campaigns.list(query);
   }
 
   @Get(':id')

@@ -342,7 +342,9 @@ describe('campaigns against PostgreSQL', () => {
     });
 
     it('leaves out whoever another campaign contacted in the last N days, and not the holdout', async () => {
-      const [first] = (await campaigns.list()).campaigns.filter((c) => c.name === 'smb novices');
+      const [first] = (await campaigns.list({ limit: 200, offset: 0 })).campaigns.filter(
+        (c) => c.name === 'smb novices',
+      );
       const contacted = await memberIds(first!.id, 'contacted');
       const created = await campaigns.create(
         request({
@@ -361,7 +363,7 @@ describe('campaigns against PostgreSQL', () => {
     });
 
     it('holds out whole accounts at random, about the share asked', async () => {
-      const [campaign] = (await campaigns.list()).campaigns.filter(
+      const [campaign] = (await campaigns.list({ limit: 200, offset: 0 })).campaigns.filter(
         (c) => c.name === 'everyone, not recently contacted',
       );
       const split = await db.query<{ account_id: string; groups: number }>(
@@ -408,7 +410,9 @@ describe('campaigns against PostgreSQL', () => {
     });
 
     it('forgets contacts older than the suppression window', async () => {
-      const [first] = (await campaigns.list()).campaigns.filter((c) => c.name === 'smb novices');
+      const [first] = (await campaigns.list({ limit: 200, offset: 0 })).campaigns.filter(
+        (c) => c.name === 'smb novices',
+      );
       await db.query(
         `UPDATE campaign_members SET assigned_at = now() - interval '10 days' WHERE member_group = 'contacted'`,
       );
@@ -423,7 +427,7 @@ describe('campaigns against PostgreSQL', () => {
     });
 
     it('exports the contacted members only, never the holdout, with formula-like cells defused', async () => {
-      const [campaign] = (await campaigns.list()).campaigns.filter(
+      const [campaign] = (await campaigns.list({ limit: 200, offset: 0 })).campaigns.filter(
         (c) => c.name === 'everyone, not recently contacted',
       );
       const rows = await csv(campaign!.id);
@@ -576,7 +580,9 @@ describe('campaigns against PostgreSQL', () => {
     ).rejects.toMatchObject({
       code: 'CONFLICT',
     });
-    const [campaign] = (await campaigns.list()).campaigns.filter((c) => c.name === 'refreshing admins');
+    const [campaign] = (await campaigns.list({ limit: 200, offset: 0 })).campaigns.filter(
+      (c) => c.name === 'refreshing admins',
+    );
     const stopped = await campaigns.stop(campaign!.id);
     expect(stopped).toMatchObject({ status: 'stopped' });
     await expect(campaigns.refresh(campaign!.id)).rejects.toMatchObject({ code: 'CONFLICT' });

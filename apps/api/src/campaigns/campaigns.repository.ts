@@ -327,11 +327,24 @@ export class CampaignsRepository {
     return rows[0] ? toSpec(rows[0]) : null;
   }
 
-  async list(): Promise<CampaignListItem[]> {
+  /** One page of campaigns, newest first (member counts for that page only). */
+  async list(limit: number, offset: number): Promise<CampaignListItem[]> {
     const { rows } = await this.pool.query<CampaignRow>(
-      `SELECT * FROM campaigns c ${COUNTS} ORDER BY c.created_at DESC, c.id DESC`,
+      `SELECT * FROM (SELECT * FROM campaigns ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2) c ${COUNTS}
+       ORDER BY c.created_at DESC, c.id DESC`,
+      [limit, offset],
     );
     return rows.map(toListItem);
+  }
+
+  /** How many campaigns there are, how many are active, and how many contacts all of them contacted. */
+  async listTotals(): Promise<{ total: number; active: number; contacted: number }> {
+    const { rows } = await this.pool.query<{ total: number; active: number; contacted: number }>(
+      `SELECT (SELECT count(*)::int FROM campaigns) AS total,
+              (SELECT count(*)::int FROM campaigns WHERE status = 'active') AS active,
+              (SELECT count(*)::int FROM campaign_members WHERE member_group = 'contacted') AS contacted`,
+    );
+    return rows[0]!;
   }
 
   /** Active campaigns whose audience refreshes at every analytics run, oldest first. */

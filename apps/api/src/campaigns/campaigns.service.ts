@@ -13,6 +13,7 @@ import {
   type CampaignExportQuery,
   type CampaignList,
   type CampaignMembersPage,
+  type CampaignListQuery,
   type CampaignMembersQuery,
   type CampaignOutcome,
   type CampaignPreview,
@@ -133,8 +134,12 @@ export class CampaignsService {
     return { ...(await this.get(id)), webhookSecret };
   }
 
-  async list(): Promise<CampaignList> {
-    return { campaigns: await this.campaigns.list() };
+  async list(query: CampaignListQuery): Promise<CampaignList> {
+    const [campaigns, totals] = await Promise.all([
+      this.campaigns.list(query.limit, query.offset),
+      this.campaigns.listTotals(),
+    ]);
+    return { campaigns, ...totals, limit: query.limit, offset: query.offset };
   }
 
   async get(id: number): Promise<Campaign> {

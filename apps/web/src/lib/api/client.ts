@@ -52,6 +52,7 @@ import {
   type RejectedItemsQuery,
   type SegmentMembersQuery,
   type SupportCommentsQuery,
+  type CampaignListQuery,
   type SupportMetricsQuery,
   type SupportTrendsQuery,
   type TrendsQuery,
@@ -189,7 +190,8 @@ export function createApiClient(fetcher: Fetch = fetch, base = '') {
     /** A 400 names each invalid field, a 409 a taken name; the webhook secret is answered only here. */
     createCampaign: (request: CreateCampaignRequestInput) =>
       postJson('/api/campaigns', CreatedCampaignSchema, request),
-    campaigns: () => get('/api/campaigns', CampaignListSchema),
+    campaigns: (query: Query<CampaignListQuery> = {}) =>
+      get(`/api/campaigns${queryString(query)}`, CampaignListSchema),
     campaign: (id: number) => get(`/api/campaigns/${id}`, CampaignSchema),
     stopCampaign: (id: number) => postJson(`/api/campaigns/${id}/stop`, CampaignSchema, {}),
     /** Lets new audience matches join now; a stopped campaign answers 409. */
