@@ -19,7 +19,9 @@ import {
   riskBandOf,
   type AccountList,
 } from '@retain/contracts';
+import pg from 'pg';
 import type { z } from 'zod';
+import { refreshAccountActivityRollup } from '../../apps/api/src/dashboard/account-activity-rollup.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { freePort, runRetain, waitUntilUp, type RetainProcess } from '../support/retain-process.js';
 
@@ -304,6 +306,47 @@ describe('dashboard API, on demo data', () => {
       expect(byName.total).toBe(expected.length);
     });
 
+    it('pages past the first page as SQL does, in every kind of list, with totals', async () => {
+      const [owner] = await db.query<{ owner: string }>(
+        `SELECT owner FROM accounts WHERE owner IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`,
+      );
+      const cases: [string, string, string][] = [
+        [
+          'segment=smb-novice&sort=days_since_last_seen',
+          `s.segment = 'smb-novice'`,
+          `(s.features ->> 'days_since_last_seen')::float8 DESC NULLS LAST, s.account_id`,
+        ],
+        ['tier=smb&sort=health&order=desc', `s.tier = 'smb'`, 's.health DESC NULLS LAST, s.account_id'],
+        ['sort=upsell_score&order=asc', 'true', 's.upsell_score ASC NULLS LAST, s.account_id'],
+        [
+          `owner=${encodeURIComponent(owner!.owner)}&sort=mrr`,
+          `a.owner = '${owner!.owner.replace(/'/g, "''")}'`,
+          'a.mrr DESC NULLS LAST, a.id',
+        ],
+        [
+          'q=a&sort=name&order=desc',
+          `(a.name ILIKE '%a%' OR a.external_id ILIKE '%a%')`,
+          'a.name DESC, a.id',
+        ],
+      ];
+      for (const [query, where, orderBy] of cases) {
+        const expected = await sqlIds(
+          `SELECT s.account_id AS id FROM account_scores s JOIN accounts a ON a.id = s.account_id
+           WHERE ${ACTIVE} AND ${where} ORDER BY ${orderBy}`,
+        );
+        expect(expected.length).toBeGreaterThan(4);
+        for (const offset of [2, Math.floor(expected.length / 2)]) {
+          const page = await list(`${query}&limit=5&offset=${offset}`);
+          expect({ query, offset, ids: ids(page), total: page.total }).toEqual({
+            query,
+            offset,
+            ids: expected.slice(offset, offset + 5),
+            total: expected.length,
+          });
+        }
+      }
+    });
+
     it('includes churned accounts on request, last in risk order', async () => {
       const [counts] = await db.query<{ all: number; churned: number }>(
         `SELECT count(*)::int AS all, count(*) FILTER (WHERE NOT ${ACTIVE})::int AS churned
@@ -426,6 +469,52 @@ describe('dashboard API, on demo data', () => {
       expect(activity.weeks.reduce((n, w) => n + w.events, 0)).toBeGreaterThan(0);
     });
 
+    it('counts complete weeks from the weekly rollup and this week live, as SQL does', async () => {
+      // The analytics run's write step; a second refresh only counts what changed since the first.
+      const client = new pg.Client({ connectionString: db.url });
+      await client.connect();
+      try {
+        await client.query('BEGIN');
+        await refreshAccountActivityRollup(client);
+        await client.query('COMMIT');
+      } finally {
+        await client.end();
+      }
+      const [busy] = await sqlIds(
+        `SELECT account_id AS id FROM events GROUP BY 1 ORDER BY count(*) DESC LIMIT 1`,
+      );
+      const [rollup] = await db.query<{ weeks: number }>(
+        `SELECT count(*)::int AS weeks FROM account_activity_weeks WHERE account_id = $1 AND events IS NOT NULL`,
+        [busy],
+      );
+      expect(rollup!.weeks).toBeGreaterThan(0);
+      // Sent after the refresh: this week's count has it at once.
+      const [sent] = await db.query<{ id: string }>(
+        `INSERT INTO events (message_id, account_id, contact_id, type, name, timestamp)
+         SELECT 'activity-test', $1, min(id), 'track', 'report_viewed', now() FROM contacts WHERE account_id = $1
+         RETURNING id`,
+        [busy],
+      );
+      try {
+        const activity = await getOk(`/api/accounts/${busy}/activity?weeks=20`, AccountActivitySchema);
+        const expected = await db.query<{ week: string; events: number; users: number }>(
+          `SELECT to_char(date_trunc('week', timestamp AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS week,
+                  count(*)::int AS events, count(DISTINCT contact_id)::int AS users
+           FROM events WHERE account_id = $1 AND timestamp >= $2::timestamptz GROUP BY 1`,
+          [busy, `${activity.weeks[0]!.week}T00:00:00Z`],
+        );
+        expect(activity.weeks.map((w) => [w.week, w.events, w.activeUsers])).toEqual(
+          activity.weeks.map((w) => {
+            const e = expected.find((x) => x.week === w.week);
+            return [w.week, e?.events ?? 0, e?.users ?? 0];
+          }),
+        );
+        expect(activity.weeks.at(-1)!.events).toBeGreaterThan(0);
+      } finally {
+        await db.query(`DELETE FROM events WHERE id = $1`, [sent!.id]);
+      }
+    });
+
     it('pages the tickets newest first, with the total', async () => {
       const [busy] = await sqlIds(
         `SELECT account_id AS id FROM tickets GROUP BY 1 ORDER BY count(*) DESC LIMIT 1`,
@@ -526,6 +615,31 @@ describe('dashboard API, on demo data', () => {
         [one.period!.from],
       );
       expect(one.rows.reduce((n, r) => n + r.tickets, 0)).toBe(expected[0]!.n);
+    });
+
+    it('pages a segment’s rated comments by cursor, satisfied or not, as SQL does', async () => {
+      for (const satisfied of [false, true]) {
+        const expected = await sqlIds(
+          `SELECT t.id FROM tickets t JOIN account_scores s ON s.account_id = t.account_id
+           WHERE t.csat_comment IS NOT NULL AND btrim(t.csat_comment) <> '' AND ${RATED}
+             AND s.segment = 'enterprise-novice' AND ${satisfied ? '' : 'NOT'} ${SATISFIED}
+           ORDER BY t.created_at DESC, t.id DESC LIMIT 12`,
+        );
+        const seen: number[] = [];
+        let before: string | null = null;
+        do {
+          const cursor: string = before ? `&before=${encodeURIComponent(before)}` : '';
+          const page = await getOk(
+            `/api/support/comments?segment=enterprise-novice&satisfied=${satisfied}&limit=5${cursor}`,
+            SupportCommentsSchema,
+          );
+          for (const c of page.comments)
+            expect([c.segment, c.satisfied]).toEqual(['enterprise-novice', satisfied]);
+          seen.push(...page.comments.map((c) => c.ticketId));
+          before = page.nextBefore;
+        } while (before && seen.length < 12);
+        expect(seen.slice(0, 12)).toEqual(expected);
+      }
     });
 
     it('pages rated comments newest first by cursor, filtered, without repeats', async () => {

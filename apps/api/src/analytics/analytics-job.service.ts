@@ -76,17 +76,19 @@ export class AnalyticsJobService {
         { runId: running?.id ?? null },
       );
     }
+    let id: number;
     try {
       await this.runs.failAbandoned();
-      const id = await this.runs.start(trigger, full);
+      id = await this.runs.start(trigger, full);
       onStart?.(id);
       await this.execute(id, full);
-      // Still under the lock: new scores, then the campaigns built on them. Never throws.
-      await this.campaigns?.refreshScheduled();
-      return (await this.runs.get(id))!;
     } finally {
       await lock.release();
     }
+    // After the lock, so a finished run is never reported as still going: the campaigns built on
+    // the new scores take their new members (campaign refreshes take a lock of their own). Never throws.
+    await this.campaigns?.refreshScheduled();
+    return (await this.runs.get(id))!;
   }
 
   private async execute(id: number, fullRequested: boolean): Promise<void> {

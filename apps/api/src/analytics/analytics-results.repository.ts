@@ -7,6 +7,7 @@ import type { ModelReport } from '@retain/contracts';
 import { copyJson, copyNumber, copyRow, copyText } from '../database/copy-text.js';
 import { PG_POOL, inTransaction } from '../database/pg-pool.module.js';
 import { refreshCustomSegmentMembers } from '../segments/segment-membership.js';
+import { refreshAccountActivityRollup } from '../dashboard/account-activity-rollup.js';
 
 export interface AccountScoreRow {
   accountId: string;
@@ -191,6 +192,8 @@ export class AnalyticsResultsRepository {
         `INSERT INTO account_scores SELECT n.* FROM account_scores_new n JOIN accounts a ON a.id = n.account_id`,
       );
       await refreshCustomSegmentMembers(client);
+      // The dashboard's weekly activity per account: only weeks with new events are recounted.
+      await refreshAccountActivityRollup(client);
       await writeScoreHistory(client, runId, asOf, results.history ?? []);
 
       await client.query(`DELETE FROM support_metrics`);

@@ -36,6 +36,7 @@ import {
  * untimed request (shown as "first": it computes the run's cached aggregates when it has any) and
  * a short warm-up. Latencies are every response's, measured by autocannon from send to last byte.
  * With --json the last line of stdout is `{ endpoints: [{ path, p50Ms, p95Ms, p99Ms, rps }] }`.
+ * With --database-url it measures that database as it is instead (to compare changes on the same data).
  */
 
 const say = (message: string): void => void process.stderr.write(`${message}\n`);
@@ -76,6 +77,7 @@ interface Options {
   duration: number;
   only?: string;
   json?: boolean;
+  databaseUrl?: string;
 }
 
 const program = new Command()
@@ -88,7 +90,12 @@ const program = new Command()
   .option('--connections <n>', 'concurrent clients', positiveInt('--connections'), 50)
   .option('--duration <s>', 'seconds of load per endpoint', positiveInt('--duration'), 10)
   .option('--only <text>', 'only the endpoints whose path contains this text')
-  .option('--json', 'print the result as one JSON object on the last line of stdout');
+  .option('--json', 'print the result as one JSON object on the last line of stdout')
+  .option(
+    '--database-url <url>',
+    'measure this database as it is (demo data and a succeeded analytics run in it already): ' +
+      'nothing is generated, and it is kept',
+  );
 
 /** One endpoint as a dashboard page requests it. */
 interface Endpoint {
@@ -152,10 +159,56 @@ function load(
   });
 }
 
+/** Demo data and one analytics run in the fresh database, then statistics as autovacuum would leave them. */
+async function generate(
+  options: Options,
+  cli: (label: string, args: string[]) => Promise<CliRun>,
+  db: pg.Client,
+): Promise<DemoSummary> {
+  const accounts = options.accounts ?? Math.max(1, Math.round(options.scale * 10_000));
+  say(`Generating demo data: ${fmt(accounts)} accounts x ${options.days} days ...`);
+  const demoArgs = ['demo:generate', '--accounts', String(accounts), '--days', String(options.days)];
+  if (options.seed) demoArgs.push('--seed', String(options.seed));
+  const demo = (await cli('demo', demoArgs)).result as DemoSummary | null;
+  if (!demo || typeof demo.events !== 'number') throw new Error('demo:generate printed no summary');
+  say(
+    `Demo data: ${fmt(demo.accounts)} accounts, ${fmt(demo.contacts)} contacts, ${fmt(demo.events)} events, ` +
+      `${fmt(demo.tickets)} tickets`,
+  );
+  // As autovacuum would have by the time a real install serves its dashboard.
+  say('VACUUM ANALYZE (untimed) ...');
+  await db.query('VACUUM ANALYZE events, tickets, contacts, accounts');
+  say('Analytics run (untimed) ...');
+  const analytics = (await cli('analytics', ['analytics:run'])).result as AnalyticsRun | null;
+  if (analytics?.status !== 'succeeded')
+    throw new Error(`The analytics run did not succeed: ${analytics?.error}`);
+  await db.query(
+    'VACUUM ANALYZE account_scores, account_list_keys, account_activity_weeks, account_score_history, ' +
+      'support_metrics, segment_movements',
+  );
+  await checkpoint(db);
+  return demo;
+}
+
+/** What a database given with --database-url holds; it must have been analysed already. */
+async function existingData(db: pg.Client): Promise<DemoSummary> {
+  const { rows } = await db.query<DemoSummary & { runs: number }>(
+    `SELECT (SELECT count(*)::int FROM accounts) AS accounts, (SELECT count(*)::int FROM contacts) AS contacts,
+            (SELECT count(*)::int FROM events) AS events, (SELECT count(*)::int FROM tickets) AS tickets,
+            (SELECT count(*)::int FROM account_scores) AS runs`,
+  );
+  const { runs, ...summary } = rows[0]!;
+  if (runs === 0) throw new Error('The database has no analytics results: run analytics:run first');
+  say(
+    `Existing data: ${fmt(summary.accounts)} accounts, ${fmt(summary.events)} events, ${fmt(summary.tickets)} tickets`,
+  );
+  return summary;
+}
+
 async function run(options: Options, cleanup: Cleanup): Promise<number> {
   const cores = os.availableParallelism();
-  const accounts = options.accounts ?? Math.max(1, Math.round(options.scale * 10_000));
-  const { benchUrl } = await openBenchDatabase('retain_bench_api', cleanup, say);
+  const benchUrl =
+    options.databaseUrl ?? (await openBenchDatabase('retain_bench_api', cleanup, say)).benchUrl;
 
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'retain-bench-api-'));
   cleanup.add(`remove ${dataDir}`, async () => {
@@ -187,26 +240,8 @@ async function run(options: Options, cleanup: Cleanup): Promise<number> {
     return result;
   };
 
-  // 1. Demo data and one analytics run (untimed).
-  say(`Generating demo data: ${fmt(accounts)} accounts x ${options.days} days ...`);
-  const demoArgs = ['demo:generate', '--accounts', String(accounts), '--days', String(options.days)];
-  if (options.seed) demoArgs.push('--seed', String(options.seed));
-  const demo = (await cli('demo', demoArgs)).result as DemoSummary | null;
-  if (!demo || typeof demo.events !== 'number') throw new Error('demo:generate printed no summary');
-  say(
-    `Demo data: ${fmt(demo.accounts)} accounts, ${fmt(demo.contacts)} contacts, ${fmt(demo.events)} events, ` +
-      `${fmt(demo.tickets)} tickets`,
-  );
-  // As autovacuum would have by the time a real install serves its dashboard.
-  say('VACUUM ANALYZE (untimed) ...');
-  await db.query('VACUUM ANALYZE events, tickets, contacts, accounts');
-  say('Analytics run (untimed) ...');
-  const analytics = (await cli('analytics', ['analytics:run'])).result as AnalyticsRun | null;
-  if (analytics?.status !== 'succeeded')
-    throw new Error(`The analytics run did not succeed: ${analytics?.error}`);
-  await db.query('VACUUM ANALYZE account_scores, account_score_history, support_metrics, segment_movements');
-  await checkpoint(db);
-
+  // 1. Demo data and one analytics run (untimed), unless the database given holds them already.
+  const demo = options.databaseUrl ? await existingData(db) : await generate(options, cli, db);
   // 2. The server, as `npm start` runs it.
   const port = await freePort();
   const server = spawnServer(env, port, [], (line) => {

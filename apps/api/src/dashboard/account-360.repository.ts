@@ -184,14 +184,28 @@ export class Account360Repository {
     return rows.length > 0;
   }
 
-  /** Events and distinct active contacts per ISO week (UTC) in [from, to); weeks without any are left out. */
-  async weeklyActivity(id: number, from: Date, to: Date): Promise<AccountActivity['weeks']> {
+  /**
+   * Events and distinct active contacts per ISO week (UTC) in [from, to), both Mondays; weeks without
+   * any are left out. Complete weeks come from the weekly rollup (see account-activity-rollup.ts), the
+   * rest (this week, or every week before the first refresh) from the account's events.
+   */
+  async weeklyActivity(id: number, from: string, to: string): Promise<AccountActivity['weeks']> {
     const { rows } = await this.pool.query<AccountActivity['weeks'][number]>(
       statement(
-        `SELECT to_char(date_trunc('week', timestamp AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS week,
-              count(*)::int AS events, count(DISTINCT contact_id)::int AS "activeUsers"
-       FROM events WHERE account_id = $1 AND timestamp >= $2 AND timestamp < $3
-       GROUP BY 1 ORDER BY 1`,
+        `WITH rollup AS (
+           SELECT COALESCE((SELECT complete_before FROM account_activity_rollup), '-infinity') AS complete_before
+         )
+         SELECT to_char(w.week, 'YYYY-MM-DD') AS week, w.events, w.active_users AS "activeUsers"
+         FROM account_activity_weeks w
+         WHERE w.account_id = $1 AND w.week >= $2::date AND w.week < least($3::date, (SELECT complete_before FROM rollup))
+         UNION ALL
+         SELECT to_char(date_trunc('week', timestamp AT TIME ZONE 'UTC'), 'YYYY-MM-DD'),
+                count(*)::int, count(DISTINCT contact_id)::int
+         FROM events
+         WHERE account_id = $1 AND timestamp < $3::date::timestamp AT TIME ZONE 'UTC'
+           AND timestamp >= greatest($2::date, (SELECT complete_before FROM rollup))::timestamp AT TIME ZONE 'UTC'
+         GROUP BY 1
+         ORDER BY 1`,
         [id, from, to],
       ),
     );

@@ -26,20 +26,33 @@ import {
   toChurnReasons,
 } from './dashboard-sql.js';
 
-/** Days since the account's last event, from the run's features (a JSON number; anything else is null). */
-const DAYS_SINCE_LAST_SEEN = `(CASE WHEN jsonb_typeof(s.features -> 'days_since_last_seen') = 'number'
-  THEN (s.features ->> 'days_since_last_seen')::float8 END)`;
-
-/** The column of each sort and its tiebreaker; each order has an index (1764500000000 migration). */
+/**
+ * The column of each sort and its tiebreaker: the run's scores from account_list_keys k (a narrow
+ * copy of account_scores' list columns, with an index per order: see the 1764800000000 migration),
+ * the account's own fields from accounts a.
+ */
 const SORT_COLUMNS: Record<AccountSort, [string, string]> = {
-  churn_risk: ['s.churn_risk', 's.account_id'],
-  health: ['s.health', 's.account_id'],
+  churn_risk: ['k.churn_risk', 'k.account_id'],
+  health: ['k.health', 'k.account_id'],
   mrr: ['a.mrr', 'a.id'],
   renewal_date: ['a.renewal_date', 'a.id'],
-  upsell_score: ['s.upsell_score', 's.account_id'],
+  upsell_score: ['k.upsell_score', 'k.account_id'],
   name: ['a.name', 'a.id'],
-  days_since_last_seen: [DAYS_SINCE_LAST_SEEN, 's.account_id'],
+  days_since_last_seen: ['k.days_since_last_seen', 'k.account_id'],
 };
+
+const SORTS_ON_ACCOUNT = new Set<AccountSort>(['mrr', 'renewal_date', 'name']);
+
+/**
+ * Not churned as of the run, as ACTIVE_AT, without reading each account. A first page passes over
+ * few accounts: each is probed among the churned ones (accounts_churned_idx). A deeper page passes
+ * over at least `offset` of them: the churned ones are hashed once instead, as of the run (every
+ * row of a run has its computed_at), which keeps the list's index order.
+ */
+const NOT_CHURNED = `NOT EXISTS (SELECT 1 FROM accounts c WHERE c.id = k.account_id AND c.churned_at <= k.computed_at)`;
+const NOT_CHURNED_HASHED = `k.account_id NOT IN (
+  SELECT id FROM accounts
+  WHERE churned_at <= (SELECT computed_at FROM account_list_keys ORDER BY account_id LIMIT 1))`;
 
 /** The filters with the custom segment resolved (the key of a custom segment is its id). */
 export type AccountListFilters = Omit<AccountFilters, 'segment'> & {
@@ -69,9 +82,11 @@ interface AccountListRow {
 
 const ROW_COLUMNS = `a.id, a.external_id, a.name, a.plan, a.mrr, a.owner,
   to_char(a.renewal_date, 'YYYY-MM-DD') AS renewal_date, ${isoText('a.churned_at')} AS churned_at,
-  s.tier, s.proficiency, s.segment, s.churn_risk, s.health, s.upsell_score,
-  jsonb_path_query_array(s.churn_reasons, 'lax $[0 to 2]') AS churn_reasons,
-  ${DAYS_SINCE_LAST_SEEN} AS days_since_last_seen`;
+  k.tier, k.proficiency, k.segment, k.churn_risk, k.health, k.upsell_score,
+  jsonb_path_query_array(s.churn_reasons, 'lax $[0 to 2]') AS churn_reasons, k.days_since_last_seen`;
+
+/** Joined to account_list_keys k: the rest of what ROW_COLUMNS reads. */
+const ROW_JOINS = `JOIN account_scores s ON s.account_id = k.account_id JOIN accounts a ON a.id = k.account_id`;
 
 export const toAccountRow = (r: AccountListRow): AccountRow => ({
   id: Number(r.id),
@@ -93,34 +108,53 @@ export const toAccountRow = (r: AccountListRow): AccountRow => ({
   churnedAt: r.churned_at,
 });
 
-/** The WHERE clause of a filtered account list, over account_scores s JOIN accounts a. */
-function conditions(f: AccountListFilters): SqlConditions {
+/**
+ * The accounts a filtered list selects: over account_list_keys k, joined to accounts a only when a
+ * filter or the sort reads the account itself (or `withAccounts`). `deep`: for a page past the first.
+ */
+function selection(
+  f: AccountListFilters,
+  { withAccounts = false, deep = false } = {},
+): { from: string; c: SqlConditions } {
+  const joinsAccounts =
+    withAccounts || f.owner !== undefined || f.q !== undefined || SORTS_ON_ACCOUNT.has(f.sort);
   const c = new SqlConditions();
-  if (!f.includeChurned) c.add(ACTIVE_AT('s.computed_at'));
+  if (!f.includeChurned)
+    c.add(joinsAccounts ? ACTIVE_AT('k.computed_at') : deep ? NOT_CHURNED_HASHED : NOT_CHURNED);
   // Closed sets and ids are written in (see enumLiteral); owner and search text are parameters.
-  if (f.segment) c.add(`s.segment = ${enumLiteral(f.segment, BASE_SEGMENTS)}`);
+  if (f.segment) c.add(`k.segment = ${enumLiteral(f.segment, BASE_SEGMENTS)}`);
   if (f.customSegmentId !== undefined)
     c.add(
       `EXISTS (SELECT 1 FROM custom_segment_members m
-               WHERE m.segment_id = ${Math.trunc(f.customSegmentId)} AND m.account_id = s.account_id)`,
+               WHERE m.segment_id = ${Math.trunc(f.customSegmentId)} AND m.account_id = k.account_id)`,
     );
-  if (f.tier) c.add(`s.tier = ${enumLiteral(f.tier, TIERS)}`);
-  if (f.proficiency) c.add(`s.proficiency = ${enumLiteral(f.proficiency, PROFICIENCIES)}`);
+  if (f.tier) c.add(`k.tier = ${enumLiteral(f.tier, TIERS)}`);
+  if (f.proficiency) c.add(`k.proficiency = ${enumLiteral(f.proficiency, PROFICIENCIES)}`);
   if (f.owner) c.add(`a.owner = ${c.param(f.owner)}`);
-  if (f.riskBand) c.add(riskBandSql('s.churn_risk', f.riskBand));
+  if (f.riskBand) c.add(riskBandSql('k.churn_risk', f.riskBand));
   if (f.q) {
     const pattern = c.param(containsPattern(f.q));
     c.add(`(a.name ILIKE ${pattern} OR a.external_id ILIKE ${pattern})`);
   }
-  return c;
+  return {
+    from: joinsAccounts
+      ? 'account_list_keys k JOIN accounts a ON a.id = k.account_id'
+      : 'account_list_keys k',
+    c,
+  };
 }
 
 /** ORDER BY of a sort: nulls last in either direction, then by id so pages never overlap. */
-function orderBy(sort: AccountSort, order: 'asc' | 'desc' | undefined): string {
+function orderBy(
+  sort: AccountSort,
+  order: 'asc' | 'desc' | undefined,
+  [column, id] = SORT_COLUMNS[sort],
+): string {
   const direction = (order ?? ACCOUNT_SORT_DEFAULT_ORDER[sort]) === 'asc' ? 'ASC' : 'DESC';
-  const [column, id] = SORT_COLUMNS[sort];
   return `${column} ${direction} NULLS LAST, ${id}`;
 }
+
+type PageRow = AccountListRow & { run_id: string; computed_at: string; total?: number };
 
 /** A page of the list, and the run its scores come from (null when the page is empty). */
 export interface AccountPage {
@@ -146,35 +180,36 @@ export class AccountListRepository {
   constructor(@Inject(PG_POOL) private readonly pool: pg.Pool) {}
 
   async count(filters: AccountListFilters): Promise<number> {
-    const c = conditions(filters);
+    const { from, c } = selection(filters);
     const { rows } = await this.pool.query<{ total: number }>(
-      statement(
-        `SELECT count(*)::int AS total FROM account_scores s JOIN accounts a ON a.id = s.account_id ${c.where()}`,
-        c.params,
-      ),
+      statement(`SELECT count(*)::int AS total FROM ${from} ${c.where()}`, c.params),
     );
     return rows[0]?.total ?? 0;
   }
 
   /** Counts per combination of the filters that only depend on the run's scores. */
   async countsByGroup(): Promise<AccountCountRow[]> {
-    const band = (b: RiskBand) => `WHEN ${riskBandSql('s.churn_risk', b)} THEN '${b}'`;
+    const band = (b: RiskBand) => `WHEN ${riskBandSql('k.churn_risk', b)} THEN '${b}'`;
     const { rows } = await this.pool.query<AccountCountRow>(
-      `SELECT s.tier, s.proficiency, s.segment,
+      `SELECT k.tier, k.proficiency, k.segment,
               CASE ${band('low')} ${band('medium')} ${band('high')} END AS band,
-              ${ACTIVE_AT('s.computed_at')} AS active, count(*)::int AS accounts
-       FROM account_scores s JOIN accounts a ON a.id = s.account_id
+              ${ACTIVE_AT('k.computed_at')} AS active, count(*)::int AS accounts
+       FROM account_list_keys k JOIN accounts a ON a.id = k.account_id
        GROUP BY 1, 2, 3, 4, 5`,
     );
     return rows;
   }
 
   /**
-   * One page: the ids are chosen on the narrow columns first, then only they are read whole.
-   * `withTotal` counts every match in the same pass (for filters narrow enough to read whole:
-   * an owner, a search, a custom segment); otherwise the page reads only its own rows.
-   * First pages (the most asked for) are prepared statements; a deeper page's OFFSET is in its
-   * text, and one statement per offset would pile up on every connection.
+   * One page: its accounts are chosen on the narrow list keys (from an index, for the common filters
+   * and orders), then only they are read whole. `withTotal` counts every match in the same statement,
+   * for filters narrow enough to read whole (an owner, a search, a custom segment): the matches are
+   * gathered first, as a step of their own, since a count over the window would let the planner walk
+   * the whole list in order for the first rows.
+   *
+   * Each filter and order is one prepared statement for first pages (the most asked for) and one for
+   * deeper pages, whose OFFSET is a parameter read through a sub-select: unknown to every plan alike,
+   * so PostgreSQL keeps one generic plan for every offset rather than planning each page anew.
    */
   async page(
     filters: AccountListFilters,
@@ -182,20 +217,27 @@ export class AccountListRepository {
     offset: number,
     withTotal: boolean,
   ): Promise<AccountPage> {
-    const c = conditions(filters);
+    const deep = offset > 0;
+    const { from, c } = selection(filters, { deep });
     const order = orderBy(filters.sort, filters.order);
-    const sql = `WITH page AS (
-         SELECT s.account_id${withTotal ? ', count(*) OVER () AS total' : ''}
-         FROM account_scores s JOIN accounts a ON a.id = s.account_id
-         ${c.where()} ORDER BY ${order} LIMIT ${Math.trunc(limit)} OFFSET ${Math.trunc(offset)}
-       )
-       SELECT ${ROW_COLUMNS}, s.run_id, ${isoText('s.computed_at')} AS computed_at
-              ${withTotal ? ', p.total::int AS total' : ''}
-       FROM page p JOIN account_scores s ON s.account_id = p.account_id JOIN accounts a ON a.id = p.account_id
-       ORDER BY ${order}`;
-    const { rows } = await this.pool.query<
-      AccountListRow & { run_id: string; computed_at: string; total?: number }
-    >(offset === 0 ? statement(sql, c.params) : { text: sql, values: c.params });
+    const paging = `LIMIT ${Math.trunc(limit)} OFFSET ${deep ? `(SELECT ${c.param(Math.trunc(offset))}::bigint)` : 0}`;
+    const chosen = withTotal
+      ? `WITH matches AS MATERIALIZED (
+           SELECT k.account_id, ${SORT_COLUMNS[filters.sort][0]} AS sort_value FROM ${from} ${c.where()}
+         )
+         SELECT account_id, (SELECT count(*) FROM matches)::int AS total FROM matches
+         ORDER BY ${orderBy(filters.sort, filters.order, ['sort_value', 'account_id'])} ${paging}`
+      : `SELECT k.account_id FROM ${from} ${c.where()} ORDER BY ${order} ${paging}`;
+    const { rows } = await this.pool.query<PageRow>(
+      statement(
+        `WITH page AS (${chosen})
+         SELECT ${ROW_COLUMNS}, s.run_id, ${isoText('k.computed_at')} AS computed_at
+                ${withTotal ? ', p.total' : ''}
+         FROM page p JOIN account_list_keys k ON k.account_id = p.account_id ${ROW_JOINS}
+         ORDER BY ${order}`,
+        c.params,
+      ),
+    );
     const first = rows[0];
     return {
       rows: rows.map(toAccountRow),
@@ -209,14 +251,14 @@ export class AccountListRepository {
    * snapshot: an analytics run committing meanwhile cannot make the file skip or repeat accounts.
    */
   async *all(filters: AccountListFilters, batch = 2_000): AsyncGenerator<AccountRow[]> {
-    const c = conditions(filters);
+    const { c } = selection(filters, { withAccounts: true });
     const out = await checkOut(this.pool);
     let broken = true;
     try {
       await out.client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       await out.client.query(
         `DECLARE account_export NO SCROLL CURSOR FOR
-         SELECT ${ROW_COLUMNS} FROM account_scores s JOIN accounts a ON a.id = s.account_id
+         SELECT ${ROW_COLUMNS} FROM account_list_keys k ${ROW_JOINS}
          ${c.where()} ORDER BY ${orderBy(filters.sort, filters.order)}`,
         c.params,
       );

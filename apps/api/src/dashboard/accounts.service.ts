@@ -43,17 +43,13 @@ export class AccountsService {
     const { limit, offset, ...rest } = query;
     const filters = await this.filters(rest);
     // The page names the run its scores come from, so a total counted per run needs no query of
-    // its own; narrow live filters are counted by the page query itself.
-    // A search is counted apart: its count scans the names once, where counting in the page
-    // query would join every account before filtering.
+    // its own; narrow live filters (a search starts from the few names its trigrams match) are
+    // counted by the page query itself.
     const live = countsLive(filters);
-    const [page, searchTotal] = await Promise.all([
-      this.list.page(filters, limit, offset, live && filters.q === undefined),
-      live && filters.q !== undefined ? this.list.count(filters) : undefined,
-    ]);
+    const page = await this.list.page(filters, limit, offset, live);
     const run = page.run ?? (await this.snapshots.servedRun());
     const total = live
-      ? (searchTotal ?? page.total ?? (await this.list.count(filters)))
+      ? (page.total ?? (await this.list.count(filters)))
       : run
         ? await this.countPerRun(filters, run)
         : 0;
@@ -121,7 +117,7 @@ export class AccountsService {
     const now = new Date();
     const thisWeek = startOfIsoWeek(now);
     const from = addDays(thisWeek, -7 * (query.weeks - 1));
-    const weeks = await this.account.weeklyActivity(id, from, addDays(thisWeek, 7));
+    const weeks = await this.account.weeklyActivity(id, isoDay(from), isoDay(addDays(thisWeek, 7)));
     if (weeks.length === 0 && !(await this.account.exists(id))) throw notFound(id);
     const byWeek = new Map(weeks.map((w) => [w.week, w]));
     return {

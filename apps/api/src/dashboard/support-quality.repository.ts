@@ -65,8 +65,11 @@ export class SupportQualityRepository {
   }
 
   /**
-   * Rated tickets with a comment, newest first, by keyset on (created_at, id): the partial index
-   * tickets_rated_comment_idx serves the order, so a page reads about as many rows as it shows.
+   * Rated tickets with a comment, newest first, by keyset on (created_at, id). The page's tickets are
+   * chosen first and only they are read whole: over all accounts the partial index
+   * tickets_rated_comment_idx serves the order, so a page reads about as many rows as it shows; a
+   * segment's comments are chosen per account from tickets_account_comment_idx alone (satisfied is
+   * one of its keys), however many the segment has.
    */
   async comments(query: Omit<SupportCommentsQuery, 'segment'> & CommentScope): Promise<CommentPage> {
     const c = new SqlConditions();
@@ -75,7 +78,7 @@ export class SupportQualityRepository {
     if (query.channel) c.add(`t.channel = ${c.param(query.channel)}`);
     // The segment goes into the text, not a parameter: the best plan depends on its size (walk
     // the newest comments, or go through its few accounts), so each segment keeps a plan of its own.
-    if (query.segment) c.add(`s.segment = ${enumLiteral(query.segment, BASE_SEGMENTS)}`);
+    if (query.segment) c.add(`k.segment = ${enumLiteral(query.segment, BASE_SEGMENTS)}`);
     if (query.customSegmentId !== undefined)
       c.add(
         `EXISTS (SELECT 1 FROM custom_segment_members m
@@ -88,19 +91,26 @@ export class SupportQualityRepository {
     }
     if (query.satisfied !== undefined) c.add(`${satisfied('t')} = ${c.param(query.satisfied)}`);
     if (query.before) {
+      // Read through sub-selects, the cursor is unknown to every plan alike: PostgreSQL then keeps
+      // one generic plan rather than planning each page again for its own cursor (to the same plan).
       const [at, id] = query.before.split('~');
-      c.add(`(t.created_at, t.id) < (${c.param(at)}::timestamptz, ${c.param(id)}::bigint)`);
+      c.add(`(t.created_at, t.id) < ((SELECT ${c.param(at)}::timestamptz), (SELECT ${c.param(id)}::bigint))`);
     }
-    const sql = `SELECT t.id, t.account_id, a.name AS account_name, s.segment, t.channel, t.subject, t.created_at,
+    const sql = `WITH page AS (
+         SELECT t.id, t.created_at
+         FROM tickets t ${query.segment ? 'JOIN account_list_keys k ON k.account_id = t.account_id' : ''}
+         ${c.where()}
+         ORDER BY t.created_at DESC, t.id DESC
+         LIMIT ${Math.trunc(query.limit) + 1}
+       )
+       SELECT t.id, t.account_id, a.name AS account_name, k.segment, t.channel, t.subject, t.created_at,
               ${responseMinutes('t')}::float8 AS response_minutes, t.csat_score, t.csat_scale,
               ${satisfied('t')} AS satisfied, t.csat_comment,
               to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at
-       FROM tickets t
-       LEFT JOIN account_scores s ON s.account_id = t.account_id
+       FROM page p JOIN tickets t ON t.id = p.id
+       LEFT JOIN account_list_keys k ON k.account_id = t.account_id
        LEFT JOIN accounts a ON a.id = t.account_id
-       ${c.where()}
-       ORDER BY t.created_at DESC, t.id DESC
-       LIMIT ${Math.trunc(query.limit) + 1}`;
+       ORDER BY p.created_at DESC, p.id DESC`;
     const { rows } = await this.pool.query<CommentRow>(statement(sql, c.params));
     const page = rows.slice(0, query.limit);
     const last = page.at(-1);

@@ -12,6 +12,7 @@ import { CustomSegments1764200000000 } from './migrations/1764200000000-custom-s
 import { ScoreHistory1764400000000 } from './migrations/1764400000000-score-history.js';
 import { DashboardIndexes1764500000000 } from './migrations/1764500000000-dashboard-indexes.js';
 import { Campaigns1764700000000 } from './migrations/1764700000000-campaigns.js';
+import { DashboardSpeed1764800000000 } from './migrations/1764800000000-dashboard-speed.js';
 
 export const ENTITIES = [AccountEntity, ContactEntity, EventEntity, TicketEntity, SourceEntity];
 
@@ -25,6 +26,7 @@ export const MIGRATIONS = [
   ScoreHistory1764400000000,
   DashboardIndexes1764500000000,
   Campaigns1764700000000,
+  DashboardSpeed1764800000000,
 ];
 
 /** The one data source definition, used by the API, the CLI and the tests alike. */

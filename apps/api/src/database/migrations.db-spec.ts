@@ -4,6 +4,9 @@ import { MIGRATIONS, createDataSource } from './data-source.js';
 import { pendingAndApplied, revertLastMigration, runMigrations } from './migrator.js';
 
 const TABLES = [
+  'account_activity_rollup',
+  'account_activity_weeks',
+  'account_list_keys',
   'account_score_history',
   'account_scores',
   'accounts',
