@@ -51,7 +51,7 @@ describe('demo campaigns: the planted effect is measured', () => {
   });
 
   const outcomeOf = async (name: string) => {
-    const campaign = (await campaigns.list()).campaigns.find((c) => c.name === name)!;
+    const campaign = (await campaigns.list({ limit: 200, offset: 0 })).campaigns.find((c) => c.name === name)!;
     return campaigns.outcome(campaign.id);
   };
 
@@ -86,7 +86,7 @@ describe('demo campaigns: the planted effect is measured', () => {
   });
 
   it('records who was contacted, the holdout, the audience point and the export', async () => {
-    const [campaign] = (await campaigns.list()).campaigns;
+    const [campaign] = (await campaigns.list({ limit: 200, offset: 0 })).campaigns;
     const detail = await campaigns.get(campaign!.id);
     const { points } = await campaigns.history(campaign!.id);
     expect(points).toHaveLength(1);
