@@ -51,7 +51,9 @@ describe('demo campaigns: the planted effect is measured', () => {
   });
 
   const outcomeOf = async (name: string) => {
-    const campaign = (await campaigns.list({ limit: 200, offset: 0 })).campaigns.find((c) => c.name === name)!;
+    const campaign = (await campaigns.list({ limit: 200, offset: 0 })).campaigns.find(
+      (c) => c.name === name,
+    )!;
     return campaigns.outcome(campaign.id);
   };
 
