@@ -14,8 +14,8 @@ import {
 } from '@retain/contracts';
 import type { Browser, Page } from 'playwright-core';
 import { formatCount, formatPointsChange } from '../../apps/web/src/lib/format.js';
-import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
-import { freePort, runRetain, waitUntilUp, type RetainProcess } from '../support/retain-process.js';
+import type { TestDatabase } from '../support/test-database.js';
+import type { RetainProcess } from '../support/retain-process.js';
 import {
   chartInk,
   emptyCharts,
@@ -23,6 +23,7 @@ import {
   openWatchedPage,
   screenshot,
   settled,
+  startDemoServer,
   type WatchedPage,
 } from './support/browser.js';
 import type { InPageDocument } from './support/in-page.js';
@@ -89,19 +90,7 @@ describe('campaigns in Chromium, on demo data', () => {
   }
 
   beforeAll(async () => {
-    db = await createTestDatabase('campaigns_browser');
-    retain = runRetain(
-      {
-        DATABASE_URL: db.url,
-        DEMO_DATA: 'true',
-        DEMO_ACCOUNTS: '300',
-        DEMO_DAYS: '180',
-        LOG_LEVEL: 'warn',
-        ANALYTICS_CRON: '0 0 1 1 *',
-      },
-      await freePort(),
-    );
-    await waitUntilUp(retain);
+    ({ db, retain } = await startDemoServer('campaigns_browser'));
     // The demo's first analytics run scores the accounts the audiences read.
     const deadline = Date.now() + 90_000;
     for (;;) {

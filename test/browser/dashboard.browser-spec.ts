@@ -10,8 +10,8 @@ import {
   formatShare,
   segmentLabel,
 } from '../../apps/web/src/lib/format.js';
-import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
-import { freePort, runRetain, waitUntilUp, type RetainProcess } from '../support/retain-process.js';
+import type { TestDatabase } from '../support/test-database.js';
+import type { RetainProcess } from '../support/retain-process.js';
 import {
   chartInk,
   emptyCharts,
@@ -19,6 +19,7 @@ import {
   openWatchedPage,
   screenshot,
   settled,
+  startDemoServer,
   tableRows,
   type WatchedPage,
 } from './support/browser.js';
@@ -86,20 +87,7 @@ describe('the dashboard in Chromium, on demo data', () => {
   const attribute = (selector: string, name: string) => page.locator(selector).first().getAttribute(name);
 
   beforeAll(async () => {
-    db = await createTestDatabase('dashboard_browser');
-    retain = runRetain(
-      {
-        DATABASE_URL: db.url,
-        DEMO_DATA: 'true',
-        DEMO_ACCOUNTS: '300',
-        DEMO_DAYS: '180',
-        LOG_LEVEL: 'warn',
-        // Only the first run at start and the test's own run: the schedule must not add one midway.
-        ANALYTICS_CRON: '0 0 1 1 *',
-      },
-      await freePort(),
-    );
-    await waitUntilUp(retain);
+    ({ db, retain } = await startDemoServer('dashboard_browser'));
     await waitForIdleRuns();
     browser = await launchChromium();
     watched = await openWatchedPage(browser, retain.baseUrl);

@@ -1,7 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
-import { REPO_ROOT } from '../../support/retain-process.js';
+import {
+  REPO_ROOT,
+  freePort,
+  runRetain,
+  waitUntilUp,
+  type RetainProcess,
+} from '../../support/retain-process.js';
+import { createTestDatabase, type TestDatabase } from '../../support/test-database.js';
 import type { InPageCanvas, InPageDocument, InPageElement } from './in-page.js';
 
 declare const document: InPageDocument;
@@ -9,6 +16,28 @@ declare const document: InPageDocument;
 /** Debian's Chromium: the tests never download a browser. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const SCREENSHOT_DIR = path.join(REPO_ROOT, 'test-output/screenshots');
+
+/**
+ * The built server, started as `npm start` starts it, on a fresh database of its own filled with
+ * the demo data (300 accounts over 180 days). Its schedule never fires during a test: the only
+ * analytics runs are the first one at start and those the test asks for.
+ */
+export async function startDemoServer(label: string): Promise<{ db: TestDatabase; retain: RetainProcess }> {
+  const db = await createTestDatabase(label);
+  const retain = runRetain(
+    {
+      DATABASE_URL: db.url,
+      DEMO_DATA: 'true',
+      DEMO_ACCOUNTS: '300',
+      DEMO_DAYS: '180',
+      LOG_LEVEL: 'warn',
+      ANALYTICS_CRON: '0 0 1 1 *',
+    },
+    await freePort(),
+  );
+  await waitUntilUp(retain);
+  return { db, retain };
+}
 
 export async function launchChromium(): Promise<Browser> {
   if (!fs.existsSync(CHROMIUM_PATH)) {
