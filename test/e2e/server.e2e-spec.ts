@@ -74,6 +74,30 @@ describe('Retain server on a PostgreSQL named by DATABASE_URL', () => {
     expect(HealthResponseSchema.safeParse(await api.json()).success).toBe(true);
   });
 
+  it('sends security headers on every answer, and the dashboard allows only its own scripts', async () => {
+    for (const path of ['/', '/api/health', '/api/no-such-route', '/v1/batch']) {
+      const res = await fetch(`${retain.baseUrl}${path}`, { headers: { accept: 'text/html' } });
+      expect({
+        path,
+        csp: res.headers.get('content-security-policy'),
+        frame: res.headers.get('x-frame-options'),
+        sniff: res.headers.get('x-content-type-options'),
+        referrer: res.headers.get('referrer-policy'),
+      }).toEqual({
+        path,
+        csp: "frame-ancestors 'none'; object-src 'none'; base-uri 'self'",
+        frame: 'DENY',
+        sniff: 'nosniff',
+        referrer: 'same-origin',
+      });
+    }
+    const html = await (await fetch(`${retain.baseUrl}/`, { headers: { accept: 'text/html' } })).text();
+    const meta = /<meta http-equiv="content-security-policy" content="([^"]+)"/.exec(html)?.[1] ?? '';
+    expect(meta).toMatch(/default-src 'self'/);
+    expect(meta).toMatch(/script-src 'self' 'sha256-[A-Za-z0-9+/=]+'(;|$)/);
+    expect(meta).not.toMatch(/script-src[^;]*unsafe-inline/);
+  });
+
   it('restarts without re-seeding or failing', async () => {
     const fingerprint = async () =>
       (

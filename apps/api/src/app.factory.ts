@@ -17,6 +17,19 @@ const JSON_BODY_LIMIT = '1mb';
 /** Paths the dashboard must never shadow. */
 const API_PATHS = /^\/(api|v1)(\/|$)/;
 
+/**
+ * Headers on every answer. The dashboard's own Content-Security-Policy (scripts by hash, nothing from
+ * elsewhere) is a <meta> tag its build writes (apps/web/svelte.config.js); this header adds what a
+ * <meta> tag cannot: no page may frame Retain's, and no plugin or base-URL tricks for any answer.
+ */
+function securityHeaders(_req: Request, res: Response, next: NextFunction): void {
+  res.setHeader('Content-Security-Policy', "frame-ancestors 'none'; object-src 'none'; base-uri 'self'");
+  res.setHeader('X-Frame-Options', 'DENY');
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Referrer-Policy', 'same-origin');
+  next();
+}
+
 /** Builds the whole HTTP app: API under /api, its OpenAPI document and docs, the dashboard at /. */
 export async function createApp(config: AppConfig, runtime: Runtime): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, runtime), {
@@ -25,6 +38,7 @@ export async function createApp(config: AppConfig, runtime: Runtime): Promise<Ne
     // Body parsing is ours: /v1 and file uploads read raw bytes (any Content-Type, gzip, own limits).
     bodyParser: false,
   });
+  app.use(securityHeaders);
   const json = express.json({ limit: JSON_BODY_LIMIT });
   app.use((req: Request, res: Response, next: NextFunction) =>
     RAW_BODY_PATHS.test(req.path) ? next() : json(req, res, next),
