@@ -5,6 +5,7 @@ import {
   AnalyticsRunListSchema,
   CAMPAIGN_EXPORT_COLUMNS,
   CampaignListSchema,
+  GoalEventListSchema,
   CampaignMembersPageSchema,
   CampaignOutcomeSchema,
   CampaignPreviewSchema,
@@ -162,6 +163,13 @@ describe('campaigns in Chromium, on demo data', () => {
     await previewShows(admins.contacts);
     expect(watched.takeProblems().every((problem) => problem.includes('status of 400'))).toBe(true);
     await screenshot(page, 'campaign-builder');
+
+    // The goal field suggests the event names products sent lately, as the API lists them.
+    const { events } = GoalEventListSchema.parse(await api('/api/campaigns/goal-events'));
+    await expect(
+      page.locator('#goal-examples option').evaluateAll((options) => options.length),
+    ).resolves.toBe(events.length);
+    expect(await page.locator('#goal-examples option').first().getAttribute('value')).toBe(events[0]!.name);
 
     // Saving without a name: the API's 400 shows beside the form, naming the field.
     await page.getByTestId('goal-event').fill('onboarding_completed');

@@ -8,6 +8,7 @@ import {
   AudienceHistorySchema,
   CAMPAIGN_EXPORT_COLUMNS,
   CampaignListSchema,
+  GoalEventListSchema,
   CampaignMembersPageSchema,
   CampaignOutcomeSchema,
   CampaignPreviewSchema,
@@ -329,6 +330,18 @@ describe('campaigns over the API, on demo data', () => {
       expect(outcome.contacted.members + outcome.holdout.members).toBeGreaterThan(0);
       expect(outcome.curve).toHaveLength(c.goal.windowDays + 1);
     }
+  });
+
+  it('suggests goal events: the names sent in the last 30 days with their counts', async () => {
+    const list = GoalEventListSchema.parse(await (await get('/api/campaigns/goal-events')).json());
+    expect(list.days).toBe(30);
+    const expected = await db.query<{ name: string; events: number; accounts: number }>(
+      `SELECT name, count(*)::int AS events, count(DISTINCT account_id)::int AS accounts FROM events
+       WHERE timestamp >= now() - interval '30 days' AND timestamp <= now()
+       GROUP BY name ORDER BY events DESC, name LIMIT 200`,
+    );
+    expect(list.events.map(({ name, events, accounts }) => ({ name, events, accounts }))).toEqual(expected);
+    expect(list.events.map((e) => e.name)).toContain('plan_upgraded');
   });
 
   it('pages the campaign list on the server, with totals over all pages', async () => {

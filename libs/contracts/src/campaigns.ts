@@ -153,6 +153,29 @@ const traitHelp = z.object({
   description: z.string(),
 });
 
+/** How far back the goal-event suggestions look. */
+export const GOAL_EVENT_DAYS = 30;
+
+export const GoalEventSchema = z
+  .object({
+    name: z.string(),
+    events: z.number().int().describe('Events of this name in the last days'),
+    accounts: z.number().int().describe('Accounts that sent it in the last days'),
+    lastSeenAt: z.string().nullable(),
+  })
+  .meta({ id: 'GoalEvent' });
+export type GoalEvent = z.infer<typeof GoalEventSchema>;
+
+export const GoalEventListSchema = z
+  .object({
+    days: z.number().int(),
+    events: z
+      .array(GoalEventSchema)
+      .describe('The product event names seen, most frequent first (up to 200)'),
+  })
+  .meta({ id: 'GoalEventList' });
+export type GoalEventList = z.infer<typeof GoalEventListSchema>;
+
 export const AudienceFieldListSchema = z
   .object({
     fields: z.array(AudienceFieldSchema),

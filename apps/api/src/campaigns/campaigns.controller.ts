@@ -10,6 +10,7 @@ import {
   CampaignListSchema,
   CampaignMembersPageSchema,
   CampaignListQuerySchema,
+  GoalEventListSchema,
   CampaignMembersQuerySchema,
   CampaignOutcomeSchema,
   CampaignPreviewRequestSchema,
@@ -28,6 +29,7 @@ import {
   type CampaignList,
   type CampaignMembersPage,
   type CampaignListQuery,
+  type GoalEventList,
   type CampaignMembersQuery,
   type CampaignOutcome,
   type CampaignPreview,
@@ -49,6 +51,13 @@ export class CampaignsController {
   @ApiResponse({ status: 200, standardSchema: AudienceFieldListSchema })
   fields(): AudienceFieldList {
     return this.campaigns.fields();
+  }
+
+  @Get('goal-events')
+  @ApiOperation({ summary: 'Event names sent in the last 30 days, most frequent first (goal suggestions)' })
+  @ApiResponse({ status: 200, standardSchema: GoalEventListSchema })
+  goalEvents(): Promise<GoalEventList> {
+    return this.campaigns.goalEvents();
   }
 
   @Post('preview')

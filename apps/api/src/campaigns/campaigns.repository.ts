@@ -12,6 +12,7 @@ import type {
   CampaignSchedule,
   FilterNode,
   Suppression,
+  GoalEvent,
 } from '@retain/contracts';
 import { PG_POOL, checkOut, inTransaction } from '../database/pg-pool.module.js';
 import { AUDIENCE_FROM, SqlParams, UNSUBSCRIBED, heldOut, suppressionReason } from './audience-sql.js';
@@ -345,6 +346,30 @@ export class CampaignsRepository {
               (SELECT count(*)::int FROM campaign_members WHERE member_group = 'contacted') AS contacted`,
     );
     return rows[0]!;
+  }
+
+  /** The latest successful analytics run's id (the goal-event suggestions are kept per run), or 0. */
+  async lastRunId(): Promise<number> {
+    const { rows } = await this.pool.query<{ id: number | null }>(
+      `SELECT max(id)::int AS id FROM analytics_runs WHERE status = 'succeeded'`,
+    );
+    return rows[0]?.id ?? 0;
+  }
+
+  /** Event names of the last `days` days with how often and by how many accounts, most frequent first. */
+  async goalEvents(days: number): Promise<GoalEvent[]> {
+    const { rows } = await this.pool.query<{ name: string; events: number; accounts: number; last: Date }>(
+      `SELECT name, count(*)::int AS events, count(DISTINCT account_id)::int AS accounts, max(timestamp) AS last
+       FROM events WHERE timestamp >= now() - make_interval(days => $1) AND timestamp <= now()
+       GROUP BY name ORDER BY events DESC, name LIMIT 200`,
+      [days],
+    );
+    return rows.map((r) => ({
+      name: r.name,
+      events: r.events,
+      accounts: r.accounts,
+      lastSeenAt: r.last ? r.last.toISOString() : null,
+    }));
   }
 
   /** Active campaigns whose audience refreshes at every analytics run, oldest first. */

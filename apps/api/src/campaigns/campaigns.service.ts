@@ -4,6 +4,7 @@ import {
   AUDIENCE_SAMPLE_SIZE,
   BASE_SEGMENTS,
   CAMPAIGN_EXPORT_COLUMNS,
+  GOAL_EVENT_DAYS,
   type Audience,
   type AudienceFieldList,
   type AudienceHistory,
@@ -21,6 +22,8 @@ import {
   type CreateCampaignRequest,
   type CreatedCampaign,
   type DeliveryList,
+  type GoalEvent,
+  type GoalEventList,
   type GroupOutcome,
   type WebhookSecret,
 } from '@retain/contracts';
@@ -60,6 +63,7 @@ export interface ScheduledRefresh {
 @Injectable()
 export class CampaignsService {
   private readonly logger = new Logger('Campaigns');
+  private goalEventCache: { runId: number; events: Promise<GoalEvent[]> } | null = null;
 
   constructor(
     private readonly campaigns: CampaignsRepository,
@@ -69,6 +73,23 @@ export class CampaignsService {
 
   fields(): AudienceFieldList {
     return audienceFieldList();
+  }
+
+  /**
+   * Suggestions for a campaign's goal: the event names products sent lately. Counting them reads a
+   * month of events, so the answer is kept until the next analytics run.
+   */
+  async goalEvents(): Promise<GoalEventList> {
+    const runId = await this.campaigns.lastRunId();
+    if (this.goalEventCache?.runId !== runId) {
+      const events = this.campaigns.goalEvents(GOAL_EVENT_DAYS);
+      this.goalEventCache = { runId, events };
+      // A failed count is not kept: the next request tries again.
+      events.catch(() => {
+        if (this.goalEventCache?.events === events) this.goalEventCache = null;
+      });
+    }
+    return { days: GOAL_EVENT_DAYS, events: await this.goalEventCache.events };
   }
 
   async preview(request: CampaignPreviewRequest): Promise<CampaignPreview> {

@@ -9,6 +9,7 @@ import {
   AudienceHistorySchema,
   AudiencePointSchema,
   CampaignListSchema,
+  GoalEventListSchema,
   CampaignMembersPageSchema,
   CampaignOutcomeSchema,
   CampaignPreviewSchema,
@@ -184,6 +185,8 @@ export function createApiClient(fetcher: Fetch = fetch, base = '') {
 
     // Campaigns: audiences, members, delivery and outcome
     campaignFields: () => get('/api/campaigns/fields', AudienceFieldListSchema),
+    /** Event names sent lately, most frequent first: suggestions for a campaign's goal. */
+    goalEvents: () => get('/api/campaigns/goal-events', GoalEventListSchema),
     /** A 400 names each invalid part of the audience (ApiError details.fields). */
     previewAudience: (request: CampaignPreviewRequestInput) =>
       postJson('/api/campaigns/preview', CampaignPreviewSchema, request),

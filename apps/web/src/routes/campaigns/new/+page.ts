@@ -3,7 +3,10 @@ import { createApiClient } from '$lib/api/client';
 import { stream } from '$lib/api/stream';
 import type { PageLoad } from './$types';
 
-/** The builder: the fields a filter may use and the custom segments; ?segment= picks segments to start with. */
+/**
+ * The builder: the fields a filter may use, the custom segments and the event names to suggest as
+ * goals; ?segment= picks segments to start with.
+ */
 export const load: PageLoad = ({ fetch, url }) => {
   const client = createApiClient(fetch);
   const segments = url.searchParams
@@ -12,6 +15,7 @@ export const load: PageLoad = ({ fetch, url }) => {
   return {
     initialSegments: [...new Set(segments)],
     fields: stream(client.campaignFields()),
+    goalEvents: stream(client.goalEvents()),
     customSegments: stream(client.customSegments()),
   };
 };
