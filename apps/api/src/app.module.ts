@@ -4,6 +4,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppException } from './common/errors/app.exception.js';
 import { AnalyticsModule } from './analytics/analytics.module.js';
+import { AuthModule } from './auth/auth.module.js';
 import { CampaignsModule } from './campaigns/campaigns.module.js';
 import { AllExceptionsFilter } from './common/errors/http-exception.filter.js';
 import type { AppConfig } from './config/config.js';
@@ -32,6 +33,7 @@ export class AppModule {
         ScheduleModule.forRoot(),
         DuckDbModule,
         PgPoolModule,
+        AuthModule,
         HealthModule,
         DemoModule,
         SourcesModule,

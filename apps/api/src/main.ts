@@ -9,6 +9,7 @@ import { prepareDatabase } from './database/prepare-database.js';
 import { DemoDataService } from './demo/demo-data.service.js';
 import { ImportsService } from './imports/imports.service.js';
 import { AnalyticsScheduler } from './analytics/analytics.scheduler.js';
+import { AuthService } from './auth/auth.service.js';
 import { productVersion } from './runtime.js';
 
 async function main(): Promise<void> {
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
       embeddedDatabase: database.embedded,
     });
     if (config.demo.enabled) await app.get(DemoDataService).seedIfEmpty();
+    await app.get(AuthService).bootstrap(config.demo.enabled);
 
     await app.listen(config.port, config.host);
     await app.get(ImportsService).resumeUnfinished();

@@ -7,3 +7,4 @@ export * from './analytics.js';
 export * from './segments.js';
 export * from './dashboard.js';
 export * from './campaigns.js';
+export * from './auth.js';

@@ -10,6 +10,7 @@ import {
   type RunAnalyticsRequest,
 } from '@retain/contracts';
 import { AnalyticsJobService } from './analytics-job.service.js';
+import { Requires } from '../auth/access.js';
 
 @ApiTags('analytics')
 @Controller('jobs/analytics')
@@ -17,6 +18,7 @@ export class AnalyticsController {
   constructor(private readonly job: AnalyticsJobService) {}
 
   @Post('run')
+  @Requires('jobs:run')
   @HttpCode(202)
   @ApiOperation({
     summary: 'Start an analytics run now; answered at once with the run (poll it for progress)',
@@ -31,6 +33,7 @@ export class AnalyticsController {
   }
 
   @Get('runs')
+  @Requires('dashboard:read')
   @ApiOperation({ summary: 'Recent analytics runs, newest first' })
   @ApiResponse({ status: 200, standardSchema: AnalyticsRunListSchema })
   async list(): Promise<AnalyticsRunList> {
@@ -38,6 +41,7 @@ export class AnalyticsController {
   }
 
   @Get('runs/:id')
+  @Requires('dashboard:read')
   @ApiOperation({ summary: 'One run: status, progress (0-100 while running), stage timings, model quality' })
   @ApiResponse({ status: 200, standardSchema: AnalyticsRunSchema })
   get(@Param('id', ParseIntPipe) id: number): Promise<AnalyticsRun> {

@@ -13,6 +13,7 @@ import {
   type SupportMetricsQuery,
 } from '@retain/contracts';
 import { ScoresService } from './scores.service.js';
+import { Requires } from '../auth/access.js';
 
 @ApiTags('analytics')
 @Controller()
@@ -20,6 +21,7 @@ export class ScoresController {
   constructor(private readonly scores: ScoresService) {}
 
   @Get('metrics/support')
+  @Requires('dashboard:read')
   @ApiOperation({
     summary:
       'ASA and CSAT by channel, segment or week, from the last analytics run (tickets of the last 26 weeks)',
@@ -32,6 +34,7 @@ export class ScoresController {
   }
 
   @Get('movements')
+  @Requires('dashboard:read')
   @ApiOperation({
     summary: 'Accounts that changed base segment in an analytics run (default: the latest with any)',
   })
@@ -41,6 +44,7 @@ export class ScoresController {
   }
 
   @Get('scores/export')
+  @Requires('accounts:export')
   @ApiOperation({
     summary:
       'One CSV row per account: external_id, tier, proficiency, segments, churn_risk, health, upsell_score, top_reasons',

@@ -40,6 +40,7 @@ import {
   type WebhookSecret,
 } from '@retain/contracts';
 import { CampaignsService } from './campaigns.service.js';
+import { Requires } from '../auth/access.js';
 
 @ApiTags('campaigns')
 @Controller('campaigns')
@@ -47,6 +48,7 @@ export class CampaignsController {
   constructor(private readonly campaigns: CampaignsService) {}
 
   @Get('fields')
+  @Requires('campaigns:read')
   @ApiOperation({ summary: 'The account and contact fields an audience filter may use (for the builder)' })
   @ApiResponse({ status: 200, standardSchema: AudienceFieldListSchema })
   fields(): AudienceFieldList {
@@ -54,6 +56,7 @@ export class CampaignsController {
   }
 
   @Get('goal-events')
+  @Requires('campaigns:read')
   @ApiOperation({ summary: 'Event names sent in the last 30 days, most frequent first (goal suggestions)' })
   @ApiResponse({ status: 200, standardSchema: GoalEventListSchema })
   goalEvents(): Promise<GoalEventList> {
@@ -61,6 +64,7 @@ export class CampaignsController {
   }
 
   @Post('preview')
+  @Requires('campaigns:write')
   @HttpCode(200)
   @ApiOperation({
     summary: 'Live audience: accounts and contacts it matches now, a sample, counts per segment',
@@ -78,6 +82,7 @@ export class CampaignsController {
   }
 
   @Post()
+  @Requires('campaigns:write')
   @ApiOperation({ summary: 'Create a campaign and draw its first members; the webhook secret is shown once' })
   @ApiResponse({ status: 201, standardSchema: CreatedCampaignSchema })
   @ApiResponse({ status: 400, description: 'Names each invalid field', standardSchema: ErrorBodySchema })
@@ -89,6 +94,7 @@ export class CampaignsController {
   }
 
   @Get()
+  @Requires('campaigns:read')
   @ApiOperation({ summary: 'Campaigns, newest first, a page at a time, with their member counts' })
   @ApiResponse({ status: 200, standardSchema: CampaignListSchema })
   list(@Query({ schema: CampaignListQuerySchema }) query: CampaignListQuery): Promise<CampaignList> {
@@ -96,6 +102,7 @@ export class CampaignsController {
   }
 
   @Get(':id')
+  @Requires('campaigns:read')
   @ApiResponse({ status: 200, standardSchema: CampaignSchema })
   @ApiResponse({ status: 404, standardSchema: ErrorBodySchema })
   get(@Param('id', ParseIntPipe) id: number): Promise<Campaign> {
@@ -103,6 +110,7 @@ export class CampaignsController {
   }
 
   @Post(':id/stop')
+  @Requires('campaigns:write')
   @HttpCode(200)
   @ApiOperation({ summary: 'Stop: no new members, unsent batches cancelled; the outcome is still measured' })
   @ApiResponse({ status: 200, standardSchema: CampaignSchema })
@@ -111,6 +119,7 @@ export class CampaignsController {
   }
 
   @Post(':id/refresh')
+  @Requires('campaigns:write')
   @HttpCode(200)
   @ApiOperation({
     summary: 'Let new audience matches join now (refresh campaigns also do at every analytics run)',
@@ -122,6 +131,7 @@ export class CampaignsController {
   }
 
   @Post(':id/webhook-secret')
+  @Requires('campaigns:write')
   @HttpCode(200)
   @ApiOperation({ summary: 'Replace the webhook signing secret; the new one is shown once' })
   @ApiResponse({ status: 200, standardSchema: WebhookSecretSchema })
@@ -131,6 +141,7 @@ export class CampaignsController {
   }
 
   @Get(':id/members')
+  @Requires('campaigns:read')
   @ApiOperation({ summary: 'Members (contacted and holdout) in contact id order, a page at a time' })
   @ApiResponse({ status: 200, standardSchema: CampaignMembersPageSchema })
   members(
@@ -141,6 +152,7 @@ export class CampaignsController {
   }
 
   @Get(':id/audience-history')
+  @Requires('campaigns:read')
   @ApiOperation({ summary: 'Audience over time: matches, suppressed and new members at each refresh' })
   @ApiResponse({ status: 200, standardSchema: AudienceHistorySchema })
   history(@Param('id', ParseIntPipe) id: number): Promise<AudienceHistory> {
@@ -148,6 +160,7 @@ export class CampaignsController {
   }
 
   @Get(':id/deliveries')
+  @Requires('campaigns:read')
   @ApiOperation({ summary: 'Webhook batches with every attempt, and CSV exports, newest first' })
   @ApiResponse({ status: 200, standardSchema: DeliveryListSchema })
   deliveries(@Param('id', ParseIntPipe) id: number): Promise<DeliveryList> {
@@ -155,6 +168,7 @@ export class CampaignsController {
   }
 
   @Get(':id/outcome')
+  @Requires('campaigns:read')
   @ApiOperation({
     summary: 'Goal conversion, contacted against holdout, and the uplift with its 95% interval',
   })
@@ -164,6 +178,7 @@ export class CampaignsController {
   }
 
   @Get(':id/export.csv')
+  @Requires('audiences:export')
   @ApiOperation({ summary: 'Contacted members as CSV (never the holdout), for an email tool' })
   @ApiProduces('text/csv')
   async exportCsv(

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { once } from 'node:events';
 import fs from 'node:fs';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { positiveInt } from './cli-options.js';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from '../app.module.js';
@@ -20,6 +20,10 @@ import { ImportFileError, parseMappingOption } from '../imports/csv-reader.js';
 import { ImportsService, type ImportOptions } from '../imports/imports.service.js';
 import type { Import, ImportFormat, ImportKind } from '@retain/contracts';
 import { say, withCliContext, type CliContext } from './cli-context.js';
+import { CreateUserRequestSchema, ROLES, RoleSchema, type Role } from '@retain/contracts';
+import { AuthService, CLI_ACTOR } from '../auth/auth.service.js';
+import { AppException } from '../common/errors/app.exception.js';
+import { ErrorCode } from '../common/errors/error-code.js';
 
 /** Boots the Nest application context (no HTTP server) against an up-to-date schema. */
 async function withApp<T>(
@@ -163,6 +167,147 @@ program
         const source = await app.get(SourcesService).revoke(id);
         say(`Revoked source ${source.id} "${source.name}".`);
       }),
+    ),
+  );
+
+const roleOption = (value: string): Role => {
+  const parsed = RoleSchema.safeParse(value);
+  if (!parsed.success) throw new InvalidArgumentError(`expected one of ${ROLES.join(', ')}`);
+  return parsed.data;
+};
+
+/** Runs `work`, turning a refusal (taken email, unknown user, ...) into its message and exit code 1. */
+async function refusable(work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    if (!(error instanceof AppException)) throw error;
+    say(`Error: ${error.message}`);
+    process.exitCode = 1;
+  }
+}
+
+program
+  .command('user:create')
+  .argument('<email>', 'the email the user signs in with')
+  .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`, roleOption)
+  .description('Create a user; prints a generated password alone on the last line (shown only once)')
+  .action((email: string, opts: { role: Role }) =>
+    withCliContext((ctx) =>
+      withApp(ctx, (app) =>
+        refusable(async () => {
+          const parsed = CreateUserRequestSchema.safeParse({ email, role: opts.role });
+          if (!parsed.success) throw AppException.validation(parsed.error.issues, 'user');
+          const user = await app.get(AuthService).createUser(parsed.data.email, parsed.data.role, CLI_ACTOR);
+          say(
+            `Created ${user.role} ${user.email} (user ${user.id}). Keep the password below; it is not shown again.`,
+          );
+          process.stdout.write(`${user.password}\n`);
+        }),
+      ),
+    ),
+  );
+
+program
+  .command('user:password')
+  .argument('<email>', "the user's email")
+  .description('Reset a password; prints the new generated password alone on the last line')
+  .action((email: string) =>
+    withCliContext((ctx) =>
+      withApp(ctx, (app) =>
+        refusable(async () => {
+          const auth = app.get(AuthService);
+          const user = await auth.findUserByEmail(email);
+          if (!user) throw new AppException(ErrorCode.NotFound, `No user with the email ${email}`);
+          const reset = await auth.resetPassword(user.id, CLI_ACTOR);
+          say(`New password for ${reset.email}; their sessions have ended.`);
+          process.stdout.write(`${reset.password}\n`);
+        }),
+      ),
+    ),
+  );
+
+program
+  .command('user:role')
+  .argument('<email>', "the user's email")
+  .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`, roleOption)
+  .description("Change a user's role (their sessions end)")
+  .action((email: string, opts: { role: Role }) =>
+    withCliContext((ctx) =>
+      withApp(ctx, (app) =>
+        refusable(async () => {
+          const auth = app.get(AuthService);
+          const user = await auth.findUserByEmail(email);
+          if (!user) throw new AppException(ErrorCode.NotFound, `No user with the email ${email}`);
+          const changed = await auth.updateUser(user.id, { role: opts.role }, CLI_ACTOR);
+          say(`${changed.email} is now ${changed.role}.`);
+        }),
+      ),
+    ),
+  );
+
+program
+  .command('user:list')
+  .description('List users and their roles')
+  .action(() =>
+    withCliContext((ctx) =>
+      withApp(ctx, async (app) => {
+        for (const u of await app.get(AuthService).listUsers())
+          process.stdout.write(
+            `${u.id}\t${u.email}\t${u.role}\t${u.disabledAt ? `disabled ${u.disabledAt}` : 'active'}\n`,
+          );
+      }),
+    ),
+  );
+
+program
+  .command('token:create')
+  .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`, roleOption)
+  .option('--name <name>', 'what the token is for, e.g. "CRM sync"', 'command line')
+  .option('--owner <email>', 'account_manager tokens: the account owner the token acts for')
+  .description('Create an API token (Authorization: Bearer TOKEN); prints it alone on the last line')
+  .action((opts: { role: Role; name: string; owner?: string }) =>
+    withCliContext((ctx) =>
+      withApp(ctx, (app) =>
+        refusable(async () => {
+          const token = await app
+            .get(AuthService)
+            .createToken(opts.name, opts.role, opts.owner ?? null, CLI_ACTOR);
+          say(
+            `Created API token ${token.id} "${token.name}" (${token.role}). Keep it; it is not shown again.`,
+          );
+          process.stdout.write(`${token.token}\n`);
+        }),
+      ),
+    ),
+  );
+
+program
+  .command('token:list')
+  .description('List API tokens (prefixes only)')
+  .action(() =>
+    withCliContext((ctx) =>
+      withApp(ctx, async (app) => {
+        for (const t of await app.get(AuthService).listTokens())
+          process.stdout.write(
+            `${t.id}\t${t.name}\t${t.role}\t${t.prefix}…\t${t.revokedAt ? `revoked ${t.revokedAt}` : 'active'}\n`,
+          );
+      }),
+    ),
+  );
+
+program
+  .command('token:revoke')
+  .argument('<id>', 'token id (see token:list)', positiveInt('id'))
+  .description('Revoke an API token')
+  .action((id: number) =>
+    withCliContext((ctx) =>
+      withApp(ctx, (app) =>
+        refusable(async () => {
+          const token = await app.get(AuthService).revokeToken(id, CLI_ACTOR);
+          say(`Revoked API token ${token.id} "${token.name}".`);
+        }),
+      ),
     ),
   );
 

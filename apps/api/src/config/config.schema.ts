@@ -76,6 +76,12 @@ export const envSchema = z.object({
     .default('UTC'),
   INGEST_CONCURRENCY: positiveInt.max(64, 'expected at most 64').default(8),
   INGEST_QUEUE_LIMIT: positiveInt.default(64),
+  ADMIN_EMAIL: z.email({ error: 'expected an email address' }).optional(),
+  ADMIN_PASSWORD: z.string().min(12, 'expected at least 12 characters').optional(),
+  SESSION_IDLE_MINUTES: positiveInt.default(720),
+  SESSION_MAX_HOURS: positiveInt.default(168),
+  LOGIN_MAX_FAILURES: positiveInt.default(5),
+  COOKIE_SECURE: z.enum(['auto', 'true', 'false'], { error: 'expected auto, true or false' }).default('auto'),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
 });
 

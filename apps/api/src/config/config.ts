@@ -28,6 +28,18 @@ export interface AppConfig {
   /** Requests writing at once, and how many may wait before the next gets 429. */
   ingest: { concurrency: number; queueLimit: number };
   tiers: { enterpriseMinMrr: number; midMarketMinMrr: number; enterpriseMinSeats: number };
+  auth: {
+    /** Made sure to exist at start (an admin), with this password or a generated one printed once. */
+    adminEmail: string | undefined;
+    adminPassword: string | undefined;
+    /** A session ends after this long unused, and at the latest this long after sign-in. */
+    sessionIdleMinutes: number;
+    sessionMaxHours: number;
+    /** Failed sign-ins per address and email in 15 minutes before 429. */
+    loginMaxFailures: number;
+    /** Secure cookies: auto = when the request came over HTTPS. */
+    cookieSecure: 'auto' | boolean;
+  };
   logLevels: LogLevel[];
 }
 
@@ -91,6 +103,14 @@ function toAppConfig(env: Env): AppConfig {
       enterpriseMinMrr: env.TIER_ENTERPRISE_MIN_MRR,
       midMarketMinMrr: env.TIER_MIDMARKET_MIN_MRR,
       enterpriseMinSeats: env.TIER_ENTERPRISE_MIN_SEATS,
+    },
+    auth: {
+      adminEmail: env.ADMIN_EMAIL?.toLowerCase(),
+      adminPassword: env.ADMIN_PASSWORD,
+      sessionIdleMinutes: env.SESSION_IDLE_MINUTES,
+      sessionMaxHours: env.SESSION_MAX_HOURS,
+      loginMaxFailures: env.LOGIN_MAX_FAILURES,
+      cookieSecure: env.COOKIE_SECURE === 'auto' ? 'auto' : env.COOKIE_SECURE === 'true',
     },
     logLevels: LEVELS.slice(0, LEVELS.indexOf(env.LOG_LEVEL) + 1),
   };

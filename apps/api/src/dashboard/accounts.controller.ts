@@ -26,6 +26,7 @@ import {
   type OwnerList,
 } from '@retain/contracts';
 import { AccountsService } from './accounts.service.js';
+import { Requires } from '../auth/access.js';
 
 @ApiTags('dashboard')
 @Controller()
@@ -33,6 +34,7 @@ export class AccountsController {
   constructor(private readonly accounts: AccountsService) {}
 
   @Get('accounts')
+  @Requires('accounts:read')
   @ApiOperation({ summary: 'Scored accounts, filtered, sorted and paged (riskiest first by default)' })
   @ApiResponse({ status: 200, standardSchema: AccountListSchema })
   @ApiResponse({ status: 400, standardSchema: ErrorBodySchema })
@@ -43,6 +45,7 @@ export class AccountsController {
 
   // Before accounts/:id, so the literal path wins.
   @Get('accounts/export.csv')
+  @Requires('accounts:export')
   @ApiOperation({ summary: 'The same list as CSV: every matching account, same filters and order' })
   @ApiProduces('text/csv')
   async exportCsv(
@@ -57,6 +60,7 @@ export class AccountsController {
   }
 
   @Get('owners')
+  @Requires('accounts:read')
   @ApiOperation({ summary: 'Account owners with their account counts' })
   @ApiResponse({ status: 200, standardSchema: OwnerListSchema })
   owners(): Promise<OwnerList> {
@@ -64,6 +68,7 @@ export class AccountsController {
   }
 
   @Get('accounts/:id')
+  @Requires('accounts:read')
   @ApiOperation({ summary: 'Account 360: facts, score and reasons, risk trend, contacts, segment history' })
   @ApiResponse({ status: 200, standardSchema: Account360Schema })
   @ApiResponse({ status: 404, standardSchema: ErrorBodySchema })
@@ -72,6 +77,7 @@ export class AccountsController {
   }
 
   @Get('accounts/:id/activity')
+  @Requires('accounts:read')
   @ApiOperation({ summary: 'Events and active users per ISO week' })
   @ApiResponse({ status: 200, standardSchema: AccountActivitySchema })
   @ApiResponse({ status: 404, standardSchema: ErrorBodySchema })
@@ -83,6 +89,7 @@ export class AccountsController {
   }
 
   @Get('accounts/:id/tickets')
+  @Requires('accounts:read')
   @ApiOperation({ summary: "The account's tickets, newest first, with first response time and CSAT" })
   @ApiResponse({ status: 200, standardSchema: AccountTicketsSchema })
   @ApiResponse({ status: 404, standardSchema: ErrorBodySchema })

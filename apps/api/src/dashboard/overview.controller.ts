@@ -12,6 +12,7 @@ import {
   type TrendsQuery,
 } from '@retain/contracts';
 import { OverviewService } from './overview.service.js';
+import { Requires } from '../auth/access.js';
 
 @ApiTags('dashboard')
 @Controller()
@@ -19,6 +20,7 @@ export class OverviewController {
   constructor(private readonly overview: OverviewService) {}
 
   @Get('overview')
+  @Requires('dashboard:read')
   @ApiOperation({
     summary:
       'The tier x proficiency matrix (accounts, MRR, high-risk share, CSAT, ASA median, change), segment movements and the last run',
@@ -30,6 +32,7 @@ export class OverviewController {
   }
 
   @Get('trends')
+  @Requires('dashboard:read')
   @ApiOperation({ summary: 'Per ISO week and segment: accounts, churn-risk mix, ASA and CSAT' })
   @ApiResponse({ status: 200, standardSchema: TrendsSchema })
   @ApiResponse({ status: 400, standardSchema: ErrorBodySchema })

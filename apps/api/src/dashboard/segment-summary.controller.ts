@@ -8,6 +8,7 @@ import {
   type SegmentSummary,
 } from '@retain/contracts';
 import { SegmentSummaryService } from './segment-summary.service.js';
+import { Requires } from '../auth/access.js';
 
 // Not under /segments: /segments/:id there is the custom segment itself.
 @ApiTags('dashboard')
@@ -16,6 +17,7 @@ export class SegmentSummaryController {
   constructor(private readonly summary: SegmentSummaryService) {}
 
   @Get(':key')
+  @Requires('dashboard:read')
   @ApiOperation({
     summary:
       'A base segment (e.g. smb-novice) or custom segment (its id): risk histogram, reasons, tickets by channel, comments',

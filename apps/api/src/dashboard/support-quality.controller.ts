@@ -14,6 +14,7 @@ import {
   type SupportTrendsQuery,
 } from '@retain/contracts';
 import { SupportQualityService } from './support-quality.service.js';
+import { Requires } from '../auth/access.js';
 
 @ApiTags('dashboard')
 @Controller('support')
@@ -21,6 +22,7 @@ export class SupportQualityController {
   constructor(private readonly support: SupportQualityService) {}
 
   @Get('matrix')
+  @Requires('dashboard:read')
   @ApiOperation({
     summary: 'ASA (mean, median, p90) and CSAT per channel x segment, with totals, over 26 weeks',
   })
@@ -30,6 +32,7 @@ export class SupportQualityController {
   }
 
   @Get('trends')
+  @Requires('dashboard:read')
   @ApiOperation({
     summary: 'ASA and CSAT per week and channel (or segment), optionally for one segment (or channel)',
   })
@@ -40,6 +43,7 @@ export class SupportQualityController {
   }
 
   @Get('comments')
+  @Requires('dashboard:read')
   @ApiOperation({ summary: 'Rated tickets with a comment, newest first, paged by cursor' })
   @ApiResponse({ status: 200, standardSchema: SupportCommentsSchema })
   @ApiResponse({ status: 400, standardSchema: ErrorBodySchema })

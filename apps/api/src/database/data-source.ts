@@ -13,6 +13,7 @@ import { ScoreHistory1764400000000 } from './migrations/1764400000000-score-hist
 import { DashboardIndexes1764500000000 } from './migrations/1764500000000-dashboard-indexes.js';
 import { Campaigns1764700000000 } from './migrations/1764700000000-campaigns.js';
 import { DashboardSpeed1764800000000 } from './migrations/1764800000000-dashboard-speed.js';
+import { AccessControl1764900000000 } from './migrations/1764900000000-access-control.js';
 
 export const ENTITIES = [AccountEntity, ContactEntity, EventEntity, TicketEntity, SourceEntity];
 
@@ -27,6 +28,7 @@ export const MIGRATIONS = [
   DashboardIndexes1764500000000,
   Campaigns1764700000000,
   DashboardSpeed1764800000000,
+  AccessControl1764900000000,
 ];
 
 /** The one data source definition, used by the API, the CLI and the tests alike. */

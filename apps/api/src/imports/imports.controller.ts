@@ -18,6 +18,7 @@ import { AppException } from '../common/errors/app.exception.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import { ImportFileError, parseMappingOption } from './csv-reader.js';
 import { ImportsService } from './imports.service.js';
+import { Requires } from '../auth/access.js';
 
 function oneOf<T extends string>(value: unknown, allowed: readonly T[], field: string, fallback?: T): T {
   if ((value === undefined || value === '') && fallback) return fallback;
@@ -43,6 +44,7 @@ function mappingFrom(query: Record<string, unknown>): Record<string, string> {
 }
 
 @ApiTags('imports')
+@Requires('data:manage')
 @Controller()
 export class ImportsController {
   constructor(private readonly imports: ImportsService) {}

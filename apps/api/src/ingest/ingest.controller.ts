@@ -3,6 +3,7 @@ import { ApiBasicAuth, ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiTags } 
 import type { Request } from 'express';
 import { ErrorBodySchema, IngestResponseSchema, type IngestResponse } from '@retain/contracts';
 import { IngestService } from './ingest.service.js';
+import { WriteKeyOnly } from '../auth/access.js';
 
 type SchemaObject = Extract<Parameters<typeof ApiBody>[0], { schema: unknown }>['schema'];
 
@@ -76,6 +77,7 @@ const IngestDocs = (summary: string, batch = false) =>
 
 /** The Segment HTTP tracking API, so existing SDKs (Segment, RudderStack) send to Retain unchanged. */
 @ApiTags('ingest')
+@WriteKeyOnly()
 @Controller('v1')
 export class IngestController {
   constructor(private readonly ingest: IngestService) {}

@@ -7,8 +7,10 @@ import {
   type RejectedItemsQuery,
 } from '@retain/contracts';
 import { RejectedItemsRepository } from './rejected-items.repository.js';
+import { Requires } from '../auth/access.js';
 
 @ApiTags('ingest')
+@Requires('data:manage')
 @Controller('rejected-items')
 export class RejectedItemsController {
   constructor(private readonly rejected: RejectedItemsRepository) {}

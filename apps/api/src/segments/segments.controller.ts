@@ -33,6 +33,7 @@ import {
   type UpdateSegmentRequest,
 } from '@retain/contracts';
 import { SegmentsService } from './segments.service.js';
+import { Requires } from '../auth/access.js';
 
 @ApiTags('segments')
 @Controller('segments')
@@ -40,6 +41,7 @@ export class SegmentsController {
   constructor(private readonly segments: SegmentsService) {}
 
   @Get('fields')
+  @Requires('dashboard:read')
   @ApiOperation({ summary: 'The fields, features and ops a segment filter may use (for the filter builder)' })
   @ApiResponse({ status: 200, standardSchema: FilterFieldListSchema })
   fields(): FilterFieldList {
@@ -47,6 +49,7 @@ export class SegmentsController {
   }
 
   @Post('preview')
+  @Requires('segments:write')
   @HttpCode(200)
   @ApiOperation({ summary: 'How many scored accounts a filter matches now, with the 10 riskiest' })
   @ApiResponse({ status: 200, standardSchema: SegmentPreviewSchema })
@@ -62,6 +65,7 @@ export class SegmentsController {
   }
 
   @Post()
+  @Requires('segments:write')
   @ApiOperation({ summary: 'Save a segment; its members are computed at once, then on every analytics run' })
   @ApiResponse({ status: 201, standardSchema: SegmentSchema })
   @ApiResponse({
@@ -75,6 +79,7 @@ export class SegmentsController {
   }
 
   @Get()
+  @Requires('dashboard:read')
   @ApiOperation({ summary: 'Saved segments, by name, with their member counts' })
   @ApiResponse({ status: 200, standardSchema: SegmentListSchema })
   async list(): Promise<SegmentList> {
@@ -82,6 +87,7 @@ export class SegmentsController {
   }
 
   @Get(':id')
+  @Requires('dashboard:read')
   @ApiResponse({ status: 200, standardSchema: SegmentSchema })
   @ApiResponse({ status: 404, standardSchema: ErrorBodySchema })
   get(@Param('id', ParseIntPipe) id: number): Promise<Segment> {
@@ -89,6 +95,7 @@ export class SegmentsController {
   }
 
   @Patch(':id')
+  @Requires('segments:write')
   @ApiOperation({ summary: 'Rename, redescribe or refilter a segment; a new filter recomputes its members' })
   @ApiResponse({ status: 200, standardSchema: SegmentSchema })
   update(
@@ -99,6 +106,7 @@ export class SegmentsController {
   }
 
   @Delete(':id')
+  @Requires('segments:write')
   @HttpCode(204)
   @ApiResponse({ status: 204, description: 'Deleted' })
   delete(@Param('id', ParseIntPipe) id: number): Promise<void> {
@@ -106,6 +114,7 @@ export class SegmentsController {
   }
 
   @Get(':id/members')
+  @Requires('accounts:read')
   @ApiOperation({ summary: 'A segment’s member accounts in account id order, a page at a time' })
   @ApiResponse({ status: 200, standardSchema: SegmentMembersPageSchema })
   members(

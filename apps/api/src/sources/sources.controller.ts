@@ -11,8 +11,10 @@ import {
   type SourceList,
 } from '@retain/contracts';
 import { SourcesService } from './sources.service.js';
+import { Requires } from '../auth/access.js';
 
 @ApiTags('sources')
+@Requires('data:manage')
 @Controller('sources')
 export class SourcesController {
   constructor(private readonly sources: SourcesService) {}
