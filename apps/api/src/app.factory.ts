@@ -52,7 +52,11 @@ export async function createApp(config: AppConfig, runtime: Runtime): Promise<Ne
       .setTitle('Retain API')
       .setDescription('Customer-success analytics and segmentation: ingest, segments, scores, campaigns.')
       .setVersion(runtime.version)
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API token (npm run cli -- token:create)' })
+      .addBearerAuth({
+        type: 'http',
+        scheme: 'bearer',
+        description: 'An API token (npm run cli -- token:create)',
+      })
       .addCookieAuth('retain_session')
       .build(),
   );

@@ -15,8 +15,10 @@ export const PERMISSIONS = {
   'accounts:read': 'read accounts (account managers: their own)',
   /** Contacts' email addresses; without it they are masked (j***@example.com). */
   'contacts:email': 'see contact email addresses',
-  /** Account and score CSV exports. */
-  'accounts:export': 'export account lists and scores',
+  /** Account lists as CSV (account managers: their own accounts). */
+  'accounts:export': 'export account lists',
+  /** Every account's scores as CSV, for a CRM or warehouse. */
+  'scores:export': "export every account's scores",
   'segments:write': 'create, edit and delete custom segments',
   'campaigns:read': 'read campaigns and their outcomes',
   'campaigns:write': 'create, stop and refresh campaigns and their webhooks',
@@ -40,6 +42,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
     'accounts:read',
     'contacts:email',
     'accounts:export',
+    'scores:export',
     'segments:write',
     'campaigns:read',
     'jobs:run',

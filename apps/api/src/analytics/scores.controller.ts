@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
-import { Controller, Get, Query, Res } from '@nestjs/common';
+import { Controller, Get, Query, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import {
   MovementsQuerySchema,
   MovementsSchema,
@@ -13,12 +13,16 @@ import {
   type SupportMetricsQuery,
 } from '@retain/contracts';
 import { ScoresService } from './scores.service.js';
-import { Requires } from '../auth/access.js';
+import { clientIp, CurrentPrincipal, Requires, type Principal } from '../auth/access.js';
+import { actorOf, AuthService } from '../auth/auth.service.js';
 
 @ApiTags('analytics')
 @Controller()
 export class ScoresController {
-  constructor(private readonly scores: ScoresService) {}
+  constructor(
+    private readonly scores: ScoresService,
+    private readonly auth: AuthService,
+  ) {}
 
   @Get('metrics/support')
   @Requires('dashboard:read')
@@ -44,13 +48,18 @@ export class ScoresController {
   }
 
   @Get('scores/export')
-  @Requires('accounts:export')
+  @Requires('scores:export')
   @ApiOperation({
     summary:
       'One CSV row per account: external_id, tier, proficiency, segments, churn_risk, health, upsell_score, top_reasons',
   })
   @ApiProduces('text/csv')
-  exportScores(@Res() res: Response): void {
+  async exportScores(
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    await this.auth.audit(actorOf(principal, clientIp(req)), 'export.scores');
     res.setHeader('Content-Type', 'text/csv; charset=utf-8');
     res.setHeader('Content-Disposition', 'attachment; filename="retain-scores.csv"');
     Readable.from(this.scores.exportCsv()).pipe(res);

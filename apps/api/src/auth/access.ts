@@ -1,6 +1,6 @@
 import { applyDecorators, createParamDecorator, SetMetadata, type ExecutionContext } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiResponse } from '@nestjs/swagger';
-import { ErrorBodySchema, type Permission, type Role } from '@retain/contracts';
+import { ErrorBodySchema, hasPermission, type Permission, type Role } from '@retain/contracts';
 import type { Request } from 'express';
 import { AppException } from '../common/errors/app.exception.js';
 import { ErrorCode } from '../common/errors/error-code.js';
@@ -20,6 +20,22 @@ export interface Principal {
   expiresAt?: Date;
   userId?: number;
 }
+
+/** What of the customer data a caller may see, for services that filter or mask it. */
+export interface DataAccess {
+  /** Null: every account; else only the accounts this email owns. */
+  accountScope: string | null;
+  /** Without it, contacts' emails are masked (j***@example.com). */
+  contactEmails: boolean;
+}
+
+export const dataAccess = (principal: Principal): DataAccess => ({
+  accountScope: principal.accountScope,
+  contactEmails: hasPermission(principal.role, 'contacts:email'),
+});
+
+/** The whole data, for work that is not done for a caller (jobs, the command line). */
+export const FULL_ACCESS: DataAccess = { accountScope: null, contactEmails: true };
 
 export type RequestWithPrincipal = Request & { principal?: Principal };
 

@@ -1,7 +1,7 @@
 import { Readable, pipeline } from 'node:stream';
-import { Body, Controller, Get, HttpCode, Param, ParseIntPipe, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import {
   AudienceFieldListSchema,
   AudienceHistorySchema,
@@ -40,12 +40,16 @@ import {
   type WebhookSecret,
 } from '@retain/contracts';
 import { CampaignsService } from './campaigns.service.js';
-import { Requires } from '../auth/access.js';
+import { clientIp, CurrentPrincipal, dataAccess, Requires, type Principal } from '../auth/access.js';
+import { actorOf, AuthService } from '../auth/auth.service.js';
 
 @ApiTags('campaigns')
 @Controller('campaigns')
 export class CampaignsController {
-  constructor(private readonly campaigns: CampaignsService) {}
+  constructor(
+    private readonly campaigns: CampaignsService,
+    private readonly auth: AuthService,
+  ) {}
 
   @Get('fields')
   @Requires('campaigns:read')
@@ -136,8 +140,14 @@ export class CampaignsController {
   @ApiOperation({ summary: 'Replace the webhook signing secret; the new one is shown once' })
   @ApiResponse({ status: 200, standardSchema: WebhookSecretSchema })
   @ApiResponse({ status: 409, description: 'Not a webhook campaign', standardSchema: ErrorBodySchema })
-  rotateWebhookSecret(@Param('id', ParseIntPipe) id: number): Promise<WebhookSecret> {
-    return this.campaigns.rotateWebhookSecret(id);
+  async rotateWebhookSecret(
+    @Param('id', ParseIntPipe) id: number,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: Request,
+  ): Promise<WebhookSecret> {
+    const secret = await this.campaigns.rotateWebhookSecret(id);
+    await this.auth.audit(actorOf(principal, clientIp(req)), 'campaign.webhook_secret', `campaign:${id}`);
+    return secret;
   }
 
   @Get(':id/members')
@@ -147,8 +157,9 @@ export class CampaignsController {
   members(
     @Param('id', ParseIntPipe) id: number,
     @Query({ schema: CampaignMembersQuerySchema }) query: CampaignMembersQuery,
+    @CurrentPrincipal() principal: Principal,
   ): Promise<CampaignMembersPage> {
-    return this.campaigns.members(id, query);
+    return this.campaigns.members(id, query, dataAccess(principal));
   }
 
   @Get(':id/audience-history')
@@ -184,9 +195,14 @@ export class CampaignsController {
   async exportCsv(
     @Param('id', ParseIntPipe) id: number,
     @Query({ schema: CampaignExportQuerySchema }) query: CampaignExportQuery,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
     const lines = await this.campaigns.exportCsv(id, query);
+    await this.auth.audit(actorOf(principal, clientIp(req)), 'export.audience', `campaign:${id}`, {
+      ...query,
+    });
     res.setHeader('Content-Type', 'text/csv; charset=utf-8');
     res.setHeader('Content-Disposition', `attachment; filename="retain-campaign-${id}.csv"`);
     // pipeline, not pipe: a client leaving mid-file ends the generator, which closes its cursor.

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
+import { FULL_ACCESS, type DataAccess } from '../auth/access.js';
+import { maskEmail } from '../auth/secrets.js';
 import {
   AUDIENCE_SAMPLE_SIZE,
   BASE_SEGMENTS,
@@ -226,10 +228,17 @@ export class CampaignsService {
     return summary;
   }
 
-  async members(id: number, query: CampaignMembersQuery): Promise<CampaignMembersPage> {
+  async members(
+    id: number,
+    query: CampaignMembersQuery,
+    access: DataAccess = FULL_ACCESS,
+  ): Promise<CampaignMembersPage> {
     await this.get(id);
     const members = await this.campaigns.members(id, query.group ?? null, query.after ?? 0, query.limit);
-    return { members, nextAfter: members.length === query.limit ? members.at(-1)!.contactId : null };
+    return {
+      members: access.contactEmails ? members : members.map((m) => ({ ...m, email: maskEmail(m.email)! })),
+      nextAfter: members.length === query.limit ? members.at(-1)!.contactId : null,
+    };
   }
 
   async history(id: number): Promise<AudienceHistory> {

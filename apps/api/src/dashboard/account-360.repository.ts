@@ -179,6 +179,14 @@ export class Account360Repository {
     };
   }
 
+  /** The account's owner: undefined when the account does not exist, null when it has none. */
+  async ownerOf(id: number): Promise<string | null | undefined> {
+    const { rows } = await this.pool.query<{ owner: string | null }>(
+      statement(`SELECT owner FROM accounts WHERE id = $1`, [id]),
+    );
+    return rows.length ? rows[0]!.owner : undefined;
+  }
+
   async exists(id: number): Promise<boolean> {
     const { rows } = await this.pool.query(statement(`SELECT 1 FROM accounts WHERE id = $1`, [id]));
     return rows.length > 0;

@@ -1,7 +1,7 @@
 import { Readable, pipeline } from 'node:stream';
-import { Controller, Get, Param, Query, Res } from '@nestjs/common';
+import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import {
   Account360Schema,
   AccountActivityQuerySchema,
@@ -26,12 +26,16 @@ import {
   type OwnerList,
 } from '@retain/contracts';
 import { AccountsService } from './accounts.service.js';
-import { Requires } from '../auth/access.js';
+import { clientIp, CurrentPrincipal, dataAccess, Requires, type Principal } from '../auth/access.js';
+import { actorOf, AuthService } from '../auth/auth.service.js';
 
 @ApiTags('dashboard')
 @Controller()
 export class AccountsController {
-  constructor(private readonly accounts: AccountsService) {}
+  constructor(
+    private readonly accounts: AccountsService,
+    private readonly auth: AuthService,
+  ) {}
 
   @Get('accounts')
   @Requires('accounts:read')
@@ -39,8 +43,11 @@ export class AccountsController {
   @ApiResponse({ status: 200, standardSchema: AccountListSchema })
   @ApiResponse({ status: 400, standardSchema: ErrorBodySchema })
   @ApiResponse({ status: 404, description: 'Unknown custom segment', standardSchema: ErrorBodySchema })
-  list(@Query({ schema: AccountListQuerySchema }) query: AccountListQuery): Promise<AccountList> {
-    return this.accounts.find(query);
+  list(
+    @Query({ schema: AccountListQuerySchema }) query: AccountListQuery,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<AccountList> {
+    return this.accounts.find(query, principal.accountScope);
   }
 
   // Before accounts/:id, so the literal path wins.
@@ -50,9 +57,12 @@ export class AccountsController {
   @ApiProduces('text/csv')
   async exportCsv(
     @Query({ schema: AccountFiltersSchema }) query: AccountFilters,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
-    const lines = await this.accounts.exportCsv(query);
+    const lines = await this.accounts.exportCsv(query, principal.accountScope);
+    await this.auth.audit(actorOf(principal, clientIp(req)), 'export.accounts', null, { filters: query });
     res.setHeader('Content-Type', 'text/csv; charset=utf-8');
     res.setHeader('Content-Disposition', 'attachment; filename="retain-accounts.csv"');
     // pipeline, not pipe: a client leaving mid-file ends the generator, which closes its cursor.
@@ -63,8 +73,8 @@ export class AccountsController {
   @Requires('accounts:read')
   @ApiOperation({ summary: 'Account owners with their account counts' })
   @ApiResponse({ status: 200, standardSchema: OwnerListSchema })
-  owners(): Promise<OwnerList> {
-    return this.accounts.owners();
+  owners(@CurrentPrincipal() principal: Principal): Promise<OwnerList> {
+    return this.accounts.owners(principal.accountScope);
   }
 
   @Get('accounts/:id')
@@ -72,8 +82,11 @@ export class AccountsController {
   @ApiOperation({ summary: 'Account 360: facts, score and reasons, risk trend, contacts, segment history' })
   @ApiResponse({ status: 200, standardSchema: Account360Schema })
   @ApiResponse({ status: 404, standardSchema: ErrorBodySchema })
-  get(@Param({ schema: AccountIdParamSchema }) params: AccountIdParam): Promise<Account360> {
-    return this.accounts.get(params.id);
+  get(
+    @Param({ schema: AccountIdParamSchema }) params: AccountIdParam,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<Account360> {
+    return this.accounts.get(params.id, dataAccess(principal));
   }
 
   @Get('accounts/:id/activity')
@@ -84,8 +97,9 @@ export class AccountsController {
   activity(
     @Param({ schema: AccountIdParamSchema }) params: AccountIdParam,
     @Query({ schema: AccountActivityQuerySchema }) query: AccountActivityQuery,
+    @CurrentPrincipal() principal: Principal,
   ): Promise<AccountActivity> {
-    return this.accounts.activity(params.id, query);
+    return this.accounts.activity(params.id, query, principal.accountScope);
   }
 
   @Get('accounts/:id/tickets')
@@ -96,7 +110,8 @@ export class AccountsController {
   tickets(
     @Param({ schema: AccountIdParamSchema }) params: AccountIdParam,
     @Query({ schema: AccountTicketsQuerySchema }) query: AccountTicketsQuery,
+    @CurrentPrincipal() principal: Principal,
   ): Promise<AccountTickets> {
-    return this.accounts.tickets(params.id, query);
+    return this.accounts.tickets(params.id, query, principal.accountScope);
   }
 }

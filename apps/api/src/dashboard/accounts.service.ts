@@ -13,6 +13,8 @@ import {
   type AccountTicketsQuery,
   type OwnerList,
 } from '@retain/contracts';
+import { FULL_ACCESS, type DataAccess } from '../auth/access.js';
+import { maskEmail } from '../auth/secrets.js';
 import { csvLine } from '../common/csv/csv-writer.js';
 import { AppException } from '../common/errors/app.exception.js';
 import { ErrorCode } from '../common/errors/error-code.js';
@@ -29,6 +31,12 @@ const countsLive = (f: AccountListFilters): boolean =>
 
 const notFound = (id: number) => new AppException(ErrorCode.NotFound, `Account ${id} does not exist`);
 
+/**
+ * Whose accounts a caller may see: null for everyone's, or an owner's email (an account manager
+ * sees the accounts they own, and no others).
+ */
+export type AccountScope = string | null;
+
 /** Account lists (the enterprise list, a segment's members) and the account 360 page. */
 @Injectable()
 export class AccountsService {
@@ -39,9 +47,9 @@ export class AccountsService {
     private readonly snapshots: DashboardSnapshotsService,
   ) {}
 
-  async find(query: AccountListQuery): Promise<AccountList> {
+  async find(query: AccountListQuery, scope: AccountScope = null): Promise<AccountList> {
     const { limit, offset, ...rest } = query;
-    const filters = await this.filters(rest);
+    const filters = await this.filters(rest, scope);
     // The page names the run its scores come from, so a total counted per run needs no query of
     // its own; narrow live filters (a search starts from the few names its trigrams match) are
     // counted by the page query itself.
@@ -65,9 +73,9 @@ export class AccountsService {
   }
 
   /** The list as CSV (ACCOUNT_EXPORT_COLUMNS), every matching account, in list order. */
-  async exportCsv(query: AccountFilters): Promise<AsyncGenerator<string>> {
+  async exportCsv(query: AccountFilters, scope: AccountScope = null): Promise<AsyncGenerator<string>> {
     // Resolved first, so an unknown segment is a 404 rather than a broken file.
-    return this.csvLines(await this.filters(query));
+    return this.csvLines(await this.filters(query, scope));
   }
 
   private async *csvLines(filters: AccountListFilters): AsyncGenerator<string> {
@@ -98,22 +106,36 @@ export class AccountsService {
   }
 
   /** As of the last run, like the counts it sits beside (an owner list per request would scan accounts). */
-  owners(): Promise<OwnerList> {
-    return this.snapshots.get(
+  async owners(scope: AccountScope = null): Promise<OwnerList> {
+    const all = await this.snapshots.get(
       'owners',
       () => this.list.owners(),
       () => ({ owners: [], unassigned: 0 }),
     );
+    return scope === null ? all : { owners: all.owners.filter((o) => o.owner === scope), unassigned: 0 };
   }
 
-  async get(id: number): Promise<Account360> {
+  async get(id: number, access: DataAccess = FULL_ACCESS): Promise<Account360> {
+    await this.checkScope(id, access.accountScope);
     const page = await this.account.page(id, ACCOUNT_CONTACTS_CAP);
     if (!page) throw notFound(id);
-    return page;
+    if (access.contactEmails) return page;
+    return {
+      ...page,
+      contacts: {
+        ...page.contacts,
+        rows: page.contacts.rows.map((c) => ({ ...c, email: maskEmail(c.email) })),
+      },
+    };
   }
 
   /** Weekly events and active users, every week of the period listed (zeros included). */
-  async activity(id: number, query: AccountActivityQuery): Promise<AccountActivity> {
+  async activity(
+    id: number,
+    query: AccountActivityQuery,
+    scope: AccountScope = null,
+  ): Promise<AccountActivity> {
+    await this.checkScope(id, scope);
     const now = new Date();
     const thisWeek = startOfIsoWeek(now);
     const from = addDays(thisWeek, -7 * (query.weeks - 1));
@@ -130,7 +152,8 @@ export class AccountsService {
     };
   }
 
-  async tickets(id: number, query: AccountTicketsQuery): Promise<AccountTickets> {
+  async tickets(id: number, query: AccountTicketsQuery, scope: AccountScope = null): Promise<AccountTickets> {
+    await this.checkScope(id, scope);
     const [total, rows] = await Promise.all([
       this.account.ticketCount(id),
       this.account.tickets(id, query.limit, query.offset),
@@ -157,9 +180,22 @@ export class AccountsService {
       .reduce((n, g) => n + g.accounts, 0);
   }
 
-  private async filters(query: AccountFilters): Promise<AccountListFilters> {
+  /** An account outside the caller's scope is refused (403), an unknown one is a 404. */
+  private async checkScope(id: number, scope: AccountScope): Promise<void> {
+    if (scope === null) return;
+    const owner = await this.account.ownerOf(id);
+    if (owner === undefined) throw notFound(id);
+    if (owner !== scope)
+      throw new AppException(ErrorCode.Forbidden, `Account ${id} is not one of your accounts`);
+  }
+
+  private async filters(query: AccountFilters, owner: AccountScope): Promise<AccountListFilters> {
     const { segment, ...rest } = query;
+    if (owner !== null && rest.owner !== undefined && rest.owner !== owner)
+      throw new AppException(ErrorCode.Forbidden, 'Account managers see only the accounts they own', {
+        fields: [{ path: 'owner', message: `must be ${owner} (your own) or left out` }],
+      });
     const scope = segment ? await this.scopes.resolve(segment) : undefined;
-    return { ...rest, ...SegmentScopes.filter(scope) };
+    return { ...rest, ...(owner !== null ? { owner } : {}), ...SegmentScopes.filter(scope) };
   }
 }

@@ -33,7 +33,7 @@ import {
   type UpdateSegmentRequest,
 } from '@retain/contracts';
 import { SegmentsService } from './segments.service.js';
-import { Requires } from '../auth/access.js';
+import { CurrentPrincipal, Requires, type Principal } from '../auth/access.js';
 
 @ApiTags('segments')
 @Controller('segments')
@@ -120,7 +120,8 @@ export class SegmentsController {
   members(
     @Param('id', ParseIntPipe) id: number,
     @Query({ schema: SegmentMembersQuerySchema }) query: SegmentMembersQuery,
+    @CurrentPrincipal() principal: Principal,
   ): Promise<SegmentMembersPage> {
-    return this.segments.members(id, query);
+    return this.segments.members(id, query, principal.accountScope);
   }
 }

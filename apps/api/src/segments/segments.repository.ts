@@ -120,14 +120,20 @@ export class SegmentsRepository {
   }
 
   /** A page of members in account id order, after the given account id (keyset). */
-  async members(id: number, limit: number, after: number): Promise<SegmentMember[]> {
+  /** A page of members; with `owner`, only that owner's accounts. */
+  async members(
+    id: number,
+    limit: number,
+    after: number,
+    owner: string | null = null,
+  ): Promise<SegmentMember[]> {
     const { rows } = await this.pool.query<MemberRow>(
       `SELECT ${MEMBER_COLUMNS}
        FROM custom_segment_members m
        JOIN account_scores s ON s.account_id = m.account_id JOIN accounts a ON a.id = m.account_id
-       WHERE m.segment_id = $1 AND m.account_id > $2
+       WHERE m.segment_id = $1 AND m.account_id > $2 AND ($4::text IS NULL OR a.owner = $4)
        ORDER BY m.account_id LIMIT $3`,
-      [id, after, limit],
+      [id, after, limit, owner],
     );
     return rows.map(toMember);
   }

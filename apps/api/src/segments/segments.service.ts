@@ -58,9 +58,14 @@ export class SegmentsService {
       throw new AppException(ErrorCode.NotFound, `Segment ${id} does not exist`);
   }
 
-  async members(id: number, query: SegmentMembersQuery): Promise<SegmentMembersPage> {
+  /** Members a page at a time; an account manager (`owner`) sees only their own accounts. */
+  async members(
+    id: number,
+    query: SegmentMembersQuery,
+    owner: string | null = null,
+  ): Promise<SegmentMembersPage> {
     await this.get(id);
-    const members = await this.segments.members(id, query.limit, query.after ?? 0);
+    const members = await this.segments.members(id, query.limit, query.after ?? 0, owner);
     return {
       members,
       nextAfter: members.length === query.limit ? members.at(-1)!.accountId : null,

@@ -1,4 +1,5 @@
-import { Body, Controller, Delete, Get, Param, ParseIntPipe, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, ParseIntPipe, Post, Req } from '@nestjs/common';
+import type { Request } from 'express';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import {
   CreateSourceRequestSchema,
@@ -11,7 +12,8 @@ import {
   type SourceList,
 } from '@retain/contracts';
 import { SourcesService } from './sources.service.js';
-import { Requires } from '../auth/access.js';
+import { clientIp, CurrentPrincipal, Requires, type Principal } from '../auth/access.js';
+import { actorOf } from '../auth/auth.service.js';
 
 @ApiTags('sources')
 @Requires('data:manage')
@@ -22,8 +24,12 @@ export class SourcesController {
   @Post()
   @ApiOperation({ summary: 'Create a source and its write key (shown only in this answer)' })
   @ApiResponse({ status: 201, standardSchema: CreatedSourceSchema })
-  create(@Body({ schema: CreateSourceRequestSchema }) body: CreateSourceRequest): Promise<CreatedSource> {
-    return this.sources.create(body.name);
+  create(
+    @Body({ schema: CreateSourceRequestSchema }) body: CreateSourceRequest,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: Request,
+  ): Promise<CreatedSource> {
+    return this.sources.create(body.name, actorOf(principal, clientIp(req)));
   }
 
   @Get()
@@ -36,7 +42,11 @@ export class SourcesController {
   @Delete(':id')
   @ApiOperation({ summary: 'Revoke a source’s write key; later calls with it get 401' })
   @ApiResponse({ status: 200, standardSchema: SourceSchema })
-  revoke(@Param('id', ParseIntPipe) id: number): Promise<Source> {
-    return this.sources.revoke(id);
+  revoke(
+    @Param('id', ParseIntPipe) id: number,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: Request,
+  ): Promise<Source> {
+    return this.sources.revoke(id, actorOf(principal, clientIp(req)));
   }
 }

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { CreatedSource, Source } from '@retain/contracts';
+import { AuthService, CLI_ACTOR, type Actor } from '../auth/auth.service.js';
 import { AppException } from '../common/errors/app.exception.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import type { SourceEntity } from './source.entity.js';
@@ -27,12 +28,16 @@ function toSource(entity: SourceEntity): Source {
 export class SourcesService {
   private readonly keyCache = new Map<string, { sourceId: number | null; expires: number }>();
 
-  constructor(private readonly sources: SourcesRepository) {}
+  constructor(
+    private readonly sources: SourcesRepository,
+    private readonly auth: AuthService,
+  ) {}
 
-  async create(name: string): Promise<CreatedSource> {
+  async create(name: string, by: Actor = CLI_ACTOR): Promise<CreatedSource> {
     // 192 random bits: a hash without salt is safe for keys this long.
     const writeKey = `rk_${randomBytes(24).toString('base64url')}`;
     const entity = await this.sources.create(name, hashWriteKey(writeKey), writeKey.slice(0, 8));
+    await this.auth.audit(by, 'source.created', `source:${entity.id}`, { name });
     return { ...toSource(entity), writeKey };
   }
 
@@ -40,10 +45,11 @@ export class SourcesService {
     return (await this.sources.list()).map(toSource);
   }
 
-  async revoke(id: number): Promise<Source> {
+  async revoke(id: number, by: Actor = CLI_ACTOR): Promise<Source> {
     const existing = await this.sources.findById(id);
     if (!existing) throw new AppException(ErrorCode.NotFound, `Source ${id} does not exist`);
     await this.sources.revoke(id);
+    await this.auth.audit(by, 'source.revoked', `source:${id}`, { name: existing.name });
     this.keyCache.clear();
     return toSource((await this.sources.findById(id))!);
   }

@@ -57,8 +57,20 @@ import {
   type SupportMetricsQuery,
   type SupportTrendsQuery,
   type TrendsQuery,
+  ApiTokenListSchema,
+  ApiTokenSchema,
+  AuditLogPageSchema,
+  CreatedApiTokenSchema,
+  CreatedUserSchema,
+  SessionSchema,
+  UserListSchema,
+  UserSchema,
+  type AuditLogQuery,
+  type CreateApiTokenRequest,
+  type CreateUserRequest,
+  type UpdateUserRequest,
 } from '@retain/contracts';
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /** An error answered by the API, with its documented code. */
 export class ApiError extends Error {
@@ -82,6 +94,24 @@ export function errorFields(error: unknown): FieldIssue[] {
 }
 
 type Fetch = typeof fetch;
+
+/** The CSRF token the API set at sign-in (a readable cookie), echoed on every write. */
+function csrfToken(): string | undefined {
+  if (typeof document === 'undefined') return undefined;
+  const match = /(?:^|;\s*)retain_csrf=([^;]*)/.exec(document.cookie);
+  return match ? decodeURIComponent(match[1]!) : undefined;
+}
+
+/**
+ * A 401 from any call but sign-in means the session ended: go to the sign-in page, which comes
+ * back here afterwards. Only in a browser, and never from the sign-in page itself.
+ */
+function signInAgain(path: string, status: number): void {
+  if (status !== 401 || typeof window === 'undefined' || path.startsWith('/api/auth/')) return;
+  const here = window.location.pathname + window.location.search;
+  if (window.location.pathname !== '/login')
+    window.location.assign(`/login?next=${encodeURIComponent(here)}`);
+}
 type QueryValue = string | number | boolean | null | undefined | readonly (string | number)[];
 /** Query objects as pages build them: every field optional, defaults left to the API. */
 type Query<T> = { [K in keyof T]?: T[K] | undefined };
@@ -111,9 +141,12 @@ export function createApiClient(fetcher: Fetch = fetch, base = '') {
   ): Promise<z.infer<S>> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (init.contentType) headers['content-type'] = init.contentType;
+    const csrf = method === 'GET' ? undefined : csrfToken();
+    if (csrf) headers['x-csrf-token'] = csrf;
     const response = await fetcher(`${base}${path}`, { method, headers, body: init.body });
     const body: unknown = await response.json().catch(() => null);
     if (!response.ok && !(init.okStatuses ?? []).includes(response.status)) {
+      signInAgain(path, response.status);
       const parsed = ErrorBodySchema.safeParse(body);
       if (parsed.success) {
         const { code, message, details } = parsed.data.error;
@@ -136,6 +169,29 @@ export function createApiClient(fetcher: Fetch = fetch, base = '') {
     request('POST', path, schema, { body: JSON.stringify(body), contentType: 'application/json' });
 
   return {
+    // Signing in and out; who is signed in
+    /** A 401 is a wrong email or password, a 429 too many failed tries (ApiError). */
+    login: (email: string, password: string) =>
+      postJson('/api/auth/login', SessionSchema, { email, password }),
+    /** Ends the session; one that had ended already (401) is fine too. */
+    logout: () => request('POST', '/api/auth/logout', z.unknown(), { okStatuses: [401] }),
+    session: () => get('/api/auth/session', SessionSchema),
+
+    // Users, API tokens and the audit log (admins)
+    users: () => get('/api/users', UserListSchema),
+    createUser: (body: CreateUserRequest) => postJson('/api/users', CreatedUserSchema, body),
+    updateUser: (id: number, body: UpdateUserRequest) =>
+      request('PATCH', `/api/users/${id}`, UserSchema, {
+        body: JSON.stringify(body),
+        contentType: 'application/json',
+      }),
+    resetPassword: (id: number) => postJson(`/api/users/${id}/password`, CreatedUserSchema, {}),
+    apiTokens: () => get('/api/tokens', ApiTokenListSchema),
+    createApiToken: (body: CreateApiTokenRequest) => postJson('/api/tokens', CreatedApiTokenSchema, body),
+    revokeApiToken: (id: number) => request('DELETE', `/api/tokens/${id}`, ApiTokenSchema),
+    auditLog: (query: Query<AuditLogQuery> = {}) =>
+      get(`/api/audit-log${queryString(query)}`, AuditLogPageSchema),
+
     /** 503 still carries a health report (a component is down), so it is not an error here. */
     health: () => get('/api/health', HealthResponseSchema, [503]),
 
