@@ -249,3 +249,32 @@ describe('the analytics job on demo data', () => {
     expect(await events7d(late!)).toBe(before + 1);
   });
 });
+
+describe('the analytics job on an empty database', () => {
+  it('succeeds and writes no scores (a fresh install before any data arrives)', async () => {
+    const db = await createTestDatabase('analytics_empty');
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'retain-analytics-empty-'));
+    const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+    pool.on('error', () => undefined);
+    try {
+      await prepareDatabase(db.url);
+      const config = loadConfig({ DATABASE_URL: db.url, DATA_DIR: dataDir });
+      const runtime = { version: 'test', databaseUrl: db.url, embeddedDatabase: false };
+      const job = new AnalyticsJobService(
+        config,
+        runtime,
+        new AnalyticsRunsRepository(pool),
+        new AnalyticsExtractRepository(pool),
+        new AnalyticsResultsRepository(pool),
+      );
+      const run = await job.run('cli', false);
+      expect({ status: run.status, error: run.error }).toEqual({ status: 'succeeded', error: null });
+      const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM account_scores`);
+      expect(rows[0]!.n).toBe(0);
+    } finally {
+      await pool.end();
+      await db.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});

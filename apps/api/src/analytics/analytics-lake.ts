@@ -211,7 +211,8 @@ export class AnalyticsLake {
    */
   async jsonRows<T>(sql: string): Promise<T[]> {
     const reader = await this.connection.runAndReadAll(`SELECT to_json(q)::VARCHAR AS row FROM (${sql}) q`);
-    return reader.getColumns()[0]!.map((value) => parseJsonRow(String(value)) as T);
+    // No rows: DuckDB answers no columns at all.
+    return (reader.getColumns()[0] ?? []).map((value) => parseJsonRow(String(value)) as T);
   }
 
   close(): void {

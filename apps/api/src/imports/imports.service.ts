@@ -208,7 +208,14 @@ export class ImportsService {
     });
     const text = bytes.toString('utf8');
     const contentType = String(body.headers['content-type'] ?? '');
-    const items = this.ticketItemsFromText(text, contentType.includes('ndjson') ? 'ndjson' : 'json');
+    let items: RawItem[];
+    try {
+      items = this.ticketItemsFromText(text, contentType.includes('ndjson') ? 'ndjson' : 'json');
+    } catch (error) {
+      // A body that is not a list of tickets is the client's mistake: 400, naming the body.
+      if (error instanceof ImportFileError) throw invalid('body', error.message);
+      throw error;
+    }
     const sink = new RowSink<TicketRecord>(
       (rows, rejected) => this.writer.writeTickets(source, rows, rejected),
       'ticket',

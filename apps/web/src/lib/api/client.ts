@@ -95,10 +95,16 @@ export function errorFields(error: unknown): FieldIssue[] {
 
 type Fetch = typeof fetch;
 
+/** What the client reads of the browser, when there is one (the tests call the API from Node). */
+interface BrowserLike {
+  document?: { cookie: string };
+  location?: { pathname: string; search: string; assign(url: string): void };
+}
+const browser = globalThis as BrowserLike;
+
 /** The CSRF token the API set at sign-in (a readable cookie), echoed on every write. */
 function csrfToken(): string | undefined {
-  if (typeof document === 'undefined') return undefined;
-  const match = /(?:^|;\s*)retain_csrf=([^;]*)/.exec(document.cookie);
+  const match = /(?:^|;\s*)retain_csrf=([^;]*)/.exec(browser.document?.cookie ?? '');
   return match ? decodeURIComponent(match[1]!) : undefined;
 }
 
@@ -107,10 +113,9 @@ function csrfToken(): string | undefined {
  * back here afterwards. Only in a browser, and never from the sign-in page itself.
  */
 function signInAgain(path: string, status: number): void {
-  if (status !== 401 || typeof window === 'undefined' || path.startsWith('/api/auth/')) return;
-  const here = window.location.pathname + window.location.search;
-  if (window.location.pathname !== '/login')
-    window.location.assign(`/login?next=${encodeURIComponent(here)}`);
+  const location = browser.location;
+  if (status !== 401 || !location || path.startsWith('/api/auth/') || location.pathname === '/login') return;
+  location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
 }
 type QueryValue = string | number | boolean | null | undefined | readonly (string | number)[];
 /** Query objects as pages build them: every field optional, defaults left to the API. */
