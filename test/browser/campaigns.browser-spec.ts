@@ -15,6 +15,7 @@ import {
 } from '@retain/contracts';
 import type { Browser, Page } from 'playwright-core';
 import { formatCount, formatPointsChange } from '../../apps/web/src/lib/format.js';
+import { adminFetch } from '../support/auth.js';
 import type { TestDatabase } from '../support/test-database.js';
 import type { RetainProcess } from '../support/retain-process.js';
 import {
@@ -25,6 +26,7 @@ import {
   screenshot,
   settled,
   startDemoServer,
+  type Credentials,
   type WatchedPage,
 } from './support/browser.js';
 import type { InPageDocument } from './support/in-page.js';
@@ -44,13 +46,15 @@ const ADMINS_OF_SMB_NOVICES: AudienceInput = {
 describe('campaigns in Chromium, on demo data', () => {
   let db: TestDatabase;
   let retain: RetainProcess;
+  let admin: Credentials;
+  let apiFetch: typeof fetch;
   let browser: Browser;
   let watched: WatchedPage;
   let page: Page;
   let createdId: number;
 
   const api = async (path: string, body?: unknown): Promise<unknown> => {
-    const response = await fetch(`${retain.baseUrl}${path}`, {
+    const response = await apiFetch(`${retain.baseUrl}${path}`, {
       method: body === undefined ? 'GET' : 'POST',
       headers: { 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -91,7 +95,8 @@ describe('campaigns in Chromium, on demo data', () => {
   }
 
   beforeAll(async () => {
-    ({ db, retain } = await startDemoServer('campaigns_browser'));
+    ({ db, retain, admin } = await startDemoServer('campaigns_browser'));
+    apiFetch = await adminFetch(db.url);
     // The demo's first analytics run scores the accounts the audiences read.
     const deadline = Date.now() + 90_000;
     for (;;) {
@@ -102,7 +107,7 @@ describe('campaigns in Chromium, on demo data', () => {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     browser = await launchChromium();
-    watched = await openWatchedPage(browser, retain.baseUrl);
+    watched = await openWatchedPage(browser, retain.baseUrl, admin);
     page = watched.page;
   });
 

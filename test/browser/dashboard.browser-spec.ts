@@ -10,6 +10,7 @@ import {
   formatShare,
   segmentLabel,
 } from '../../apps/web/src/lib/format.js';
+import { adminFetch } from '../support/auth.js';
 import type { TestDatabase } from '../support/test-database.js';
 import type { RetainProcess } from '../support/retain-process.js';
 import {
@@ -21,6 +22,7 @@ import {
   settled,
   startDemoServer,
   tableRows,
+  type Credentials,
   type WatchedPage,
 } from './support/browser.js';
 import type { InPageDocument, InPageElement, InPageMutationObserver } from './support/in-page.js';
@@ -37,12 +39,14 @@ const HIGH_RISK = 0.3;
 describe('the dashboard in Chromium, on demo data', () => {
   let db: TestDatabase;
   let retain: RetainProcess;
+  let admin: Credentials;
+  let apiFetch: typeof fetch;
   let browser: Browser;
   let watched: WatchedPage;
   let page: Page;
 
   const api = async <T>(path: string): Promise<T> =>
-    (await fetch(`${retain.baseUrl}${path}`)).json() as Promise<T>;
+    (await apiFetch(`${retain.baseUrl}${path}`)).json() as Promise<T>;
 
   async function latestRun(): Promise<AnalyticsRun | undefined> {
     return AnalyticsRunListSchema.parse(await api('/api/jobs/analytics/runs')).runs[0];
@@ -87,10 +91,11 @@ describe('the dashboard in Chromium, on demo data', () => {
   const attribute = (selector: string, name: string) => page.locator(selector).first().getAttribute(name);
 
   beforeAll(async () => {
-    ({ db, retain } = await startDemoServer('dashboard_browser'));
+    ({ db, retain, admin } = await startDemoServer('dashboard_browser'));
+    apiFetch = await adminFetch(db.url);
     await waitForIdleRuns();
     browser = await launchChromium();
-    watched = await openWatchedPage(browser, retain.baseUrl);
+    watched = await openWatchedPage(browser, retain.baseUrl, admin);
     page = watched.page;
   });
 
@@ -473,7 +478,7 @@ describe('the dashboard in Chromium, on demo data', () => {
       // A link carries the whole choice: open it in a fresh browser context.
       const shared = page.url();
       expect(new URL(shared).searchParams.get('sort')).toBe('renewal_date');
-      const other = await openWatchedPage(browser, retain.baseUrl);
+      const other = await openWatchedPage(browser, retain.baseUrl, admin);
       await other.page.goto(shared);
       await settled(other.page);
       const sharedRows = await other.page.$$eval(

@@ -6,6 +6,7 @@ import {
   SupportMetricsSchema,
   type AnalyticsRun,
 } from '@retain/contracts';
+import { adminFetch } from '../support/auth.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { freePort, runRetain, waitUntilUp, type RetainProcess } from '../support/retain-process.js';
 
@@ -14,6 +15,7 @@ jest.setTimeout(120_000);
 describe('analytics over the API, on demo data', () => {
   let db: TestDatabase;
   let retain: RetainProcess;
+  let api: typeof fetch;
 
   beforeAll(async () => {
     db = await createTestDatabase('analytics_api');
@@ -22,13 +24,14 @@ describe('analytics over the API, on demo data', () => {
       await freePort(),
     );
     await waitUntilUp(retain);
+    api = await adminFetch(db.url);
   });
   afterAll(async () => {
     await retain?.stop();
     await db.drop();
   });
 
-  const get = async (path: string) => fetch(`${retain.baseUrl}${path}`);
+  const get = async (path: string) => api(`${retain.baseUrl}${path}`);
   const waitForRun = async (id: number): Promise<AnalyticsRun> => {
     const deadline = Date.now() + 90_000;
     for (;;) {
@@ -51,7 +54,7 @@ describe('analytics over the API, on demo data', () => {
   });
 
   it('starts a run on POST (202 with the run), refuses a second one while it runs (409), and finishes', async () => {
-    const res = await fetch(`${retain.baseUrl}/api/jobs/analytics/run`, {
+    const res = await api(`${retain.baseUrl}/api/jobs/analytics/run`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ full: true }),
@@ -59,7 +62,7 @@ describe('analytics over the API, on demo data', () => {
     expect(res.status).toBe(202);
     const started = AnalyticsRunSchema.parse(await res.json());
     expect(started).toMatchObject({ trigger: 'api', fullRebuild: true, status: 'running' });
-    const again = await fetch(`${retain.baseUrl}/api/jobs/analytics/run`, {
+    const again = await api(`${retain.baseUrl}/api/jobs/analytics/run`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: '{}',

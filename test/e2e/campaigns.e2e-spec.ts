@@ -25,6 +25,7 @@ import {
   type CreateCampaignRequestInput,
   type WebhookBatch,
 } from '@retain/contracts';
+import { adminFetch } from '../support/auth.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { freePort, runRetain, waitUntilUp, type RetainProcess } from '../support/retain-process.js';
 
@@ -41,10 +42,11 @@ const SMB_ADMINS: AudienceInput = {
 describe('campaigns over the API, on demo data', () => {
   let db: TestDatabase;
   let retain: RetainProcess;
+  let api: typeof fetch;
 
-  const get = (path: string) => fetch(`${retain.baseUrl}${path}`);
+  const get = (path: string) => api(`${retain.baseUrl}${path}`);
   const post = (path: string, body: unknown) =>
-    fetch(`${retain.baseUrl}${path}`, {
+    api(`${retain.baseUrl}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
@@ -84,6 +86,7 @@ describe('campaigns over the API, on demo data', () => {
       await freePort(),
     );
     await waitUntilUp(retain);
+    api = await adminFetch(db.url);
     const deadline = Date.now() + 120_000;
     for (;;) {
       const { runs } = AnalyticsRunListSchema.parse(await (await get('/api/jobs/analytics/runs')).json());

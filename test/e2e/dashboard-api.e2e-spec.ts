@@ -22,6 +22,7 @@ import {
 import pg from 'pg';
 import type { z } from 'zod';
 import { refreshAccountActivityRollup } from '../../apps/api/src/dashboard/account-activity-rollup.js';
+import { adminFetch } from '../support/auth.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { freePort, runRetain, waitUntilUp, type RetainProcess } from '../support/retain-process.js';
 
@@ -37,8 +38,9 @@ const RATED = `(t.csat_score IS NOT NULL AND t.csat_scale IN ('five_point', 'goo
 describe('dashboard API, on demo data', () => {
   let db: TestDatabase;
   let retain: RetainProcess;
+  let api: typeof fetch;
 
-  const get = (path: string) => fetch(`${retain.baseUrl}${path}`);
+  const get = (path: string) => api(`${retain.baseUrl}${path}`);
   const getOk = async <S extends z.ZodType>(path: string, schema: S): Promise<z.infer<S>> => {
     const res = await get(path);
     const body: unknown = await res.json();
@@ -63,6 +65,7 @@ describe('dashboard API, on demo data', () => {
       await freePort(),
     );
     await waitUntilUp(retain);
+    api = await adminFetch(db.url);
     // A new install runs the analytics job once at start; the dashboard serves its results.
     const deadline = Date.now() + 90_000;
     for (;;) {
@@ -358,7 +361,7 @@ describe('dashboard API, on demo data', () => {
     });
 
     it('filters by a custom segment id, and answers 404 for an unknown one', async () => {
-      const res = await fetch(`${retain.baseUrl}/api/segments`, {
+      const res = await api(`${retain.baseUrl}/api/segments`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({

@@ -12,6 +12,7 @@ import {
   type FilterNode,
   type Segment,
 } from '@retain/contracts';
+import { adminFetch } from '../support/auth.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { freePort, runRetain, waitUntilUp, type RetainProcess } from '../support/retain-process.js';
 
@@ -27,10 +28,11 @@ const SMB_AT_RISK: FilterNode = {
 describe('custom segments over the API, on demo data', () => {
   let db: TestDatabase;
   let retain: RetainProcess;
+  let api: typeof fetch;
 
-  const get = (path: string) => fetch(`${retain.baseUrl}${path}`);
+  const get = (path: string) => api(`${retain.baseUrl}${path}`);
   const send = (method: string, path: string, body: unknown) =>
-    fetch(`${retain.baseUrl}${path}`, {
+    api(`${retain.baseUrl}${path}`, {
       method,
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
@@ -70,6 +72,7 @@ describe('custom segments over the API, on demo data', () => {
       await freePort(),
     );
     await waitUntilUp(retain);
+    api = await adminFetch(db.url);
     await waitForRun((runs) => runs.some((r) => r.status === 'succeeded'));
   });
   afterAll(async () => {
@@ -243,9 +246,7 @@ describe('custom segments over the API, on demo data', () => {
       name: 'Quiet accounts',
       members: quiet!.n,
     });
-    expect((await fetch(`${retain.baseUrl}/api/segments/${other.id}`, { method: 'DELETE' })).status).toBe(
-      204,
-    );
+    expect((await api(`${retain.baseUrl}/api/segments/${other.id}`, { method: 'DELETE' })).status).toBe(204);
     const gone = await get(`/api/segments/${other.id}`);
     expect(gone.status).toBe(404);
     expect(ErrorBodySchema.parse(await gone.json()).error.code).toBe('NOT_FOUND');

@@ -24,9 +24,9 @@ export async function startRetain(
   return retain;
 }
 
-/** POST /api/sources: a new source and its write key. */
-export async function createSource(baseUrl: string, name: string): Promise<CreatedSource> {
-  const res = await fetch(`${baseUrl}/api/sources`, {
+/** POST /api/sources with `api` (a fetch that authenticates): a new source and its write key. */
+export async function createSource(api: typeof fetch, baseUrl: string, name: string): Promise<CreatedSource> {
+  const res = await api(`${baseUrl}/api/sources`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ name }),

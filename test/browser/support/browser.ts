@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
@@ -17,13 +18,23 @@ declare const document: InPageDocument;
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const SCREENSHOT_DIR = path.join(REPO_ROOT, 'test-output/screenshots');
 
+/** Who a browser signs in as. */
+export interface Credentials {
+  email: string;
+  password: string;
+}
+
 /**
  * The built server, started as `npm start` starts it, on a fresh database of its own filled with
- * the demo data (300 accounts over 180 days). Its schedule never fires during a test: the only
- * analytics runs are the first one at start and those the test asks for.
+ * the demo data (300 accounts over 180 days), with an admin made from ADMIN_EMAIL and
+ * ADMIN_PASSWORD (a random password for each start). Its schedule never fires during a test: the
+ * only analytics runs are the first one at start and those the test asks for.
  */
-export async function startDemoServer(label: string): Promise<{ db: TestDatabase; retain: RetainProcess }> {
+export async function startDemoServer(
+  label: string,
+): Promise<{ db: TestDatabase; retain: RetainProcess; admin: Credentials }> {
   const db = await createTestDatabase(label);
+  const admin: Credentials = { email: 'admin@retain.test', password: randomBytes(18).toString('base64url') };
   const retain = runRetain(
     {
       DATABASE_URL: db.url,
@@ -32,11 +43,13 @@ export async function startDemoServer(label: string): Promise<{ db: TestDatabase
       DEMO_DAYS: '180',
       LOG_LEVEL: 'warn',
       ANALYTICS_CRON: '0 0 1 1 *',
+      ADMIN_EMAIL: admin.email,
+      ADMIN_PASSWORD: admin.password,
     },
     await freePort(),
   );
   await waitUntilUp(retain);
-  return { db, retain };
+  return { db, retain, admin };
 }
 
 export async function launchChromium(): Promise<Browser> {
@@ -58,8 +71,19 @@ export interface WatchedPage {
   takeProblems(): string[];
 }
 
-export async function openWatchedPage(browser: Browser, baseUrl: string): Promise<WatchedPage> {
+/**
+ * A page in a browser context of its own, signed in as `user` before anything is opened: the
+ * context holds the session and CSRF cookies, as after the sign-in form.
+ */
+export async function openWatchedPage(
+  browser: Browser,
+  baseUrl: string,
+  user: Credentials,
+): Promise<WatchedPage> {
   const context = await browser.newContext({ baseURL: baseUrl, viewport: { width: 1360, height: 900 } });
+  const login = await context.request.post('/api/auth/login', { data: user });
+  if (!login.ok())
+    throw new Error(`Sign-in as ${user.email} answered ${login.status()}: ${await login.text()}`);
   const page = await context.newPage();
   let problems: string[] = [];
   page.on('console', (message: ConsoleMessage) => {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import pg from 'pg';
 import { ImportSchema, type Import } from '@retain/contracts';
+import { adminFetch } from '../../support/auth.js';
 import { freePort, runRetain, waitUntilUp, type RetainProcess } from '../../support/retain-process.js';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.js';
 
@@ -24,6 +25,7 @@ describe('an upload interrupted by kill -9', () => {
   let sql: pg.Client;
   let dataDir: string;
   let retain: RetainProcess | undefined;
+  let api: typeof fetch;
 
   beforeAll(async () => {
     db = await createTestDatabase('import_resume');
@@ -44,14 +46,15 @@ describe('an upload interrupted by kill -9', () => {
       await freePort(),
     );
     await waitUntilUp(proc);
+    api = await adminFetch(db.url);
     return proc;
   };
   const getImport = async (proc: RetainProcess, id: number): Promise<Import> =>
-    ImportSchema.parse(await (await fetch(`${proc.baseUrl}/api/imports/${id}`)).json());
+    ImportSchema.parse(await (await api(`${proc.baseUrl}/api/imports/${id}`)).json());
 
   it('is resumed at the next start and ends with every row once', async () => {
     retain = await start();
-    const res = await fetch(`${retain.baseUrl}/api/imports/tickets?fileName=big.csv`, {
+    const res = await api(`${retain.baseUrl}/api/imports/tickets?fileName=big.csv`, {
       method: 'POST',
       body: ticketsCsv(),
     });

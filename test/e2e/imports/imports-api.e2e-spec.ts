@@ -21,6 +21,7 @@ import {
   waitUntilUp,
   type RetainProcess,
 } from '../../support/retain-process.js';
+import { adminFetch } from '../../support/auth.js';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.js';
 
 const ZENDESK_FIXTURES = path.join(REPO_ROOT, 'apps/api/src/imports/__fixtures__/zendesk');
@@ -41,6 +42,7 @@ jest.setTimeout(30_000);
 describe('Imports over the HTTP API', () => {
   let db: TestDatabase;
   let retain: RetainProcess;
+  let api: typeof fetch;
   let dataDir: string;
   // One client of our own, ended (and closed) before the database is dropped: the pool of
   // TestDatabase resolves end() before its sockets close, so a forced DROP can kill them mid-way.
@@ -57,7 +59,7 @@ describe('Imports over the HTTP API', () => {
   };
 
   const getImport = async (id: number): Promise<Import> => {
-    const res = await fetch(url(`/api/imports/${id}`));
+    const res = await api(url(`/api/imports/${id}`));
     expect(res.status).toBe(200);
     return ImportSchema.parse(await res.json());
   };
@@ -82,7 +84,7 @@ describe('Imports over the HTTP API', () => {
     seen?: (imp: Import) => void,
     headers: Record<string, string> = {},
   ): Promise<Import> => {
-    const res = await fetch(url(`/api/imports/${kind}`, query), {
+    const res = await api(url(`/api/imports/${kind}`, query), {
       method: 'POST',
       headers: { 'content-type': 'text/csv', ...headers },
       body,
@@ -97,7 +99,7 @@ describe('Imports over the HTTP API', () => {
   };
 
   const rejectedOf = async (importId: number): Promise<RejectedItem[]> => {
-    const res = await fetch(url('/api/rejected-items', { importId: String(importId), limit: '500' }));
+    const res = await api(url('/api/rejected-items', { importId: String(importId), limit: '500' }));
     expect(res.status).toBe(200);
     const page = RejectedItemPageSchema.parse(await res.json());
     return [...page.items].sort((a, b) => (a.line ?? a.index) - (b.line ?? b.index));
@@ -110,7 +112,7 @@ describe('Imports over the HTTP API', () => {
     contentType: string,
     source?: string,
   ): Promise<{ status: number; body: TicketsWriteResponse }> => {
-    const res = await fetch(url('/api/tickets', source ? { source } : {}), {
+    const res = await api(url('/api/tickets', source ? { source } : {}), {
       method: 'POST',
       headers: { 'content-type': contentType },
       body,
@@ -146,6 +148,7 @@ describe('Imports over the HTTP API', () => {
       await freePort(),
     );
     await waitUntilUp(retain);
+    api = await adminFetch(db.url);
   });
   afterAll(async () => {
     await retain?.stop();
@@ -301,7 +304,7 @@ describe('Imports over the HTTP API', () => {
     });
 
     it('lists the imports, newest first', async () => {
-      const res = await fetch(url('/api/imports'));
+      const res = await api(url('/api/imports'));
       expect(res.status).toBe(200);
       const { imports } = ImportListSchema.parse(await res.json());
       expect(imports.length).toBeGreaterThanOrEqual(4);
@@ -1039,7 +1042,7 @@ describe('Imports over the HTTP API', () => {
 
     it('answers 400 for an unknown kind, a format the kind does not take or a bad source, 404 for no import', async () => {
       const post = (route: string, query: Record<string, string> = {}) =>
-        fetch(url(route, query), { method: 'POST', body: 'external_id,name\nx,y\n' });
+        api(url(route, query), { method: 'POST', body: 'external_id,name\nx,y\n' });
       const widgets = await post('/api/imports/widgets');
       expect(widgets.status).toBe(400);
       expect(await widgets.json()).toMatchObject({
@@ -1051,7 +1054,7 @@ describe('Imports over the HTTP API', () => {
         error: { code: 'VALIDATION_FAILED', message: 'format: accounts can be imported as csv, ndjson' },
       });
       expect((await post('/api/imports/tickets', { source: 'no spaces' })).status).toBe(400);
-      const missing = await fetch(url('/api/imports/987654'));
+      const missing = await api(url('/api/imports/987654'));
       expect(missing.status).toBe(404);
       expect(await missing.json()).toEqual({
         error: { code: 'NOT_FOUND', message: 'Import 987654 does not exist' },
@@ -1059,7 +1062,7 @@ describe('Imports over the HTTP API', () => {
     });
 
     it('answers 413 to a POST /api/tickets body over 10 MB, pointing at the import route', async () => {
-      const res = await fetch(url('/api/tickets'), {
+      const res = await api(url('/api/tickets'), {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: `[${' '.repeat(10 * 1024 * 1024)}]`,

@@ -1,6 +1,7 @@
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { CreatedSource, ItemError, ItemErrorCode } from '@retain/contracts';
+import { adminFetch } from '../../support/auth.js';
 import {
   countRows,
   createSource,
@@ -304,7 +305,7 @@ describe('bad input to /v1', () => {
   beforeAll(async () => {
     db = await createTestDatabase('ingest_bad_input');
     retain = await startRetain(db);
-    source = await createSource(retain.baseUrl, 'bad input');
+    source = await createSource(await adminFetch(db.url), retain.baseUrl, 'bad input');
     const seeded = await postIngest(retain.baseUrl, '/v1/batch', {
       key: source.writeKey,
       body: { batch: SEED.map((id, i) => track(id, { properties: { i } })) },

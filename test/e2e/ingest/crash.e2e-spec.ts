@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { IngestResponseSchema, type CreatedSource, type IngestResponse } from '@retain/contracts';
+import { adminFetch } from '../../support/auth.js';
 import { createSource, postIngest, sleep, startRetain, track } from '../../support/ingest-client.js';
 import { freePort, type RetainProcess } from '../../support/retain-process.js';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.js';
@@ -34,7 +35,7 @@ describe('kill -9 while a client streams batches with retries', () => {
     db = await createTestDatabase('ingest_crash');
     port = await freePort();
     retain = await startRetain(db, { port });
-    source = await createSource(retain.baseUrl, 'crash');
+    source = await createSource(await adminFetch(db.url), retain.baseUrl, 'crash');
   });
   afterAll(async () => {
     await retain?.stop();

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Analytics as SegmentAnalytics } from '@segment/analytics-node';
 import { HealthResponseSchema, type CreatedSource } from '@retain/contracts';
+import { adminFetch } from '../../support/auth.js';
 import {
   createSource,
   ingestResponse,
@@ -46,7 +47,7 @@ describe('ingest while PostgreSQL is unreachable (a TCP proxy between server and
     db = await createTestDatabase('ingest_outage');
     proxy = await startTcpProxy(postgresTarget(db.url));
     retain = await start();
-    source = await createSource(retain.baseUrl, 'outage');
+    source = await createSource(await adminFetch(db.url), retain.baseUrl, 'outage');
   });
   afterAll(async () => {
     await retain?.stop();

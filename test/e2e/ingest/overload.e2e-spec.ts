@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Analytics as SegmentAnalytics } from '@segment/analytics-node';
 import type { CreatedSource } from '@retain/contracts';
+import { adminFetch } from '../../support/auth.js';
 import {
   createSource,
   ingestResponse,
@@ -44,7 +45,7 @@ describe('ingest at capacity (INGEST_CONCURRENCY=1, INGEST_QUEUE_LIMIT=1)', () =
       databaseUrl: throughProxy(db.url, proxy),
       env: { INGEST_CONCURRENCY: '1', INGEST_QUEUE_LIMIT: '1' },
     });
-    source = await createSource(retain.baseUrl, 'overload');
+    source = await createSource(await adminFetch(db.url), retain.baseUrl, 'overload');
   });
   afterAll(async () => {
     proxy?.unstall();

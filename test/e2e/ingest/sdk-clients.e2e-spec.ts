@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { CreatedSource } from '@retain/contracts';
+import { adminFetch } from '../../support/auth.js';
 import {
   basicAuth,
   countRows,
@@ -72,10 +73,12 @@ interface EventRow {
 describe('Segment and RudderStack SDKs sending to /v1', () => {
   let db: TestDatabase;
   let retain: RetainProcess;
+  let api: typeof fetch;
 
   beforeAll(async () => {
     db = await createTestDatabase('ingest_sdk');
     retain = await startRetain(db);
+    api = await adminFetch(db.url);
   });
   afterAll(async () => {
     await retain?.stop();
@@ -93,7 +96,7 @@ describe('Segment and RudderStack SDKs sending to /v1', () => {
     let run: SdkRun;
 
     beforeAll(async () => {
-      source = await createSource(retain.baseUrl, `sdk ${sdk.label}`);
+      source = await createSource(api, retain.baseUrl, `sdk ${sdk.label}`);
       run = await sdk.send(retain.baseUrl, source.writeKey, script(tag));
     });
 
@@ -190,7 +193,7 @@ describe('Segment and RudderStack SDKs sending to /v1', () => {
   });
 
   it('the SDKs cover every key placement: Basic auth + body (3.x), body only (2.x)', async () => {
-    const source = await createSource(retain.baseUrl, 'placement');
+    const source = await createSource(api, retain.baseUrl, 'placement');
     const current = await segmentCurrent.send(retain.baseUrl, source.writeKey, script('place3').slice(0, 1));
     const old = await segment2.send(retain.baseUrl, source.writeKey, script('place2').slice(0, 1));
     expect(current.requests[0]!.headers.Authorization).toBe(basicAuth(source.writeKey));
@@ -284,7 +287,7 @@ describe('Segment and RudderStack SDKs sending to /v1', () => {
 
   describe('a revoked source', () => {
     it('gets 401 for every key placement and from an SDK once DELETE /api/sources/:id revoked it', async () => {
-      const source = await createSource(retain.baseUrl, 'to revoke');
+      const source = await createSource(api, retain.baseUrl, 'to revoke');
       const body = (id: string) => ({
         batch: [{ type: 'track', event: 'Before', userId: 'revoked-user', messageId: id }],
       });
@@ -294,7 +297,7 @@ describe('Segment and RudderStack SDKs sending to /v1', () => {
         ),
       ).toMatchObject({ accepted: 1 });
 
-      const revoked = await fetch(`${retain.baseUrl}/api/sources/${source.id}`, { method: 'DELETE' });
+      const revoked = await api(`${retain.baseUrl}/api/sources/${source.id}`, { method: 'DELETE' });
       expect(revoked.status).toBe(200);
       expect(await revoked.json()).toMatchObject({ id: source.id, revokedAt: expect.any(String) });
 

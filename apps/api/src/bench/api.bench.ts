@@ -16,7 +16,7 @@ import {
   type AnalyticsRun,
 } from '@retain/contracts';
 import { runCli, type CliRun } from './analytics-cli.js';
-import { checkpoint, fmt, openBenchDatabase } from './bench-database.js';
+import { checkpoint, createBenchApiToken, fmt, openBenchDatabase } from './bench-database.js';
 import {
   Cleanup,
   freePort,
@@ -52,6 +52,7 @@ interface AutocannonOptions {
   connections: number;
   duration: number;
   timeout?: number;
+  headers?: Record<string, string>;
 }
 interface AutocannonResult {
   errors: number;
@@ -136,6 +137,7 @@ function quantile(sorted: readonly number[], q: number): number {
 /** Runs autocannon against one URL; resolves with every response's latency and the counts. */
 function load(
   url: string,
+  headers: Record<string, string>,
   connections: number,
   seconds: number,
 ): Promise<{ latencies: number[]; failed: number; elapsedS: number }> {
@@ -143,15 +145,18 @@ function load(
     const latencies: number[] = [];
     let failed = 0;
     const started = performance.now();
-    const instance = autocannon({ url, connections, duration: seconds, timeout: 30 }, (error, result) => {
-      if (error) reject(error);
-      else
-        resolve({
-          latencies,
-          failed: failed + result.errors + result.timeouts,
-          elapsedS: (performance.now() - started) / 1000,
-        });
-    });
+    const instance = autocannon(
+      { url, headers, connections, duration: seconds, timeout: 30 },
+      (error, result) => {
+        if (error) reject(error);
+        else
+          resolve({
+            latencies,
+            failed: failed + result.errors + result.timeouts,
+            elapsedS: (performance.now() - started) / 1000,
+          });
+      },
+    );
     instance.on('response', (_client, status, _bytes, ms) => {
       if (status >= 200 && status < 300) latencies.push(ms);
       else failed++;
@@ -250,8 +255,10 @@ async function run(options: Options, cleanup: Cleanup): Promise<number> {
   cleanup.add('stop server', () => server.stop());
   await waitUntilUp(server);
   const base = server.baseUrl;
+  // Every request as an admin's script sends it: the API answers 401 without a token or session.
+  const headers = { authorization: `Bearer ${await createBenchApiToken(benchUrl, cleanup)}` };
   const fetchJson = async (p: string): Promise<unknown> => {
-    const res = await fetch(`${base}${p}`);
+    const res = await fetch(`${base}${p}`, { headers });
     if (!res.ok) throw new Error(`${p}: ${res.status} ${await res.text()}`);
     return res.json();
   };
@@ -305,17 +312,17 @@ async function run(options: Options, cleanup: Cleanup): Promise<number> {
   for (const endpoint of endpoints) {
     const url = `${base}${endpoint.path}`;
     const first = performance.now();
-    const res = await fetch(url);
+    const res = await fetch(url, { headers });
     await res.arrayBuffer();
     if (!res.ok) throw new Error(`${endpoint.path}: ${res.status}`);
     const firstMs = performance.now() - first;
-    await load(url, options.connections, WARM_UP_SECONDS);
+    await load(url, headers, options.connections, WARM_UP_SECONDS);
 
     const machine = machineBusySeconds();
     const postgres = postgresCpuSeconds();
     const serverCpu = processCpuSeconds(server.pid);
     const bench = process.cpuUsage();
-    const measured = await load(url, options.connections, options.duration);
+    const measured = await load(url, headers, options.connections, options.duration);
     const machineNow = machineBusySeconds();
     const serverNow = processCpuSeconds(server.pid);
     const benchUsed = process.cpuUsage(bench);

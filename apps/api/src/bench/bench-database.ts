@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { TOKEN_PREFIX } from '../auth/auth.service.js';
+import { newSecret, sha256 } from '../auth/secrets.js';
 import { loadConfig, type AppConfig } from '../config/config.js';
 import { openDatabaseServer } from '../database/database-server.js';
 import { prepareDatabase } from '../database/prepare-database.js';
@@ -28,12 +30,13 @@ export function redacted(url: string): string {
 export async function query<T extends pg.QueryResultRow>(
   url: string,
   sql: string,
+  params: unknown[] = [],
 ): Promise<pg.QueryResult<T>> {
   const client = new pg.Client({ connectionString: url, application_name: 'retain-bench' });
   client.on('error', () => undefined);
   await client.connect();
   try {
-    return await client.query<T>(sql);
+    return await client.query<T>(sql, params);
   } finally {
     await client.end();
   }
@@ -80,4 +83,22 @@ export async function openBenchDatabase(
   });
   await prepareDatabase(benchUrl);
   return { benchUrl, embedded: database.embedded, config };
+}
+
+/**
+ * An admin API token in a migrated database, made as `token:create` makes one (only its SHA-256 is
+ * stored), and revoked by `cleanup`, so a database measured as it is keeps no usable token.
+ */
+export async function createBenchApiToken(url: string, cleanup: Cleanup): Promise<string> {
+  const token = newSecret(TOKEN_PREFIX);
+  const hash = sha256(token);
+  await query(
+    url,
+    `INSERT INTO api_tokens (name, role, token_hash, prefix, created_by) VALUES ('bench', 'admin', $1, $2, 'bench')`,
+    [hash, token.slice(0, 8)],
+  );
+  cleanup.add('revoke bench API token', async () => {
+    await query(url, `UPDATE api_tokens SET revoked_at = now() WHERE token_hash = $1`, [hash]);
+  });
+  return token;
 }

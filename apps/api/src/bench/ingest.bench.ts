@@ -22,7 +22,7 @@ import {
   type ServerProcess,
   runBench,
 } from './bench-process.js';
-import { checkpoint, fmt, openBenchDatabase } from './bench-database.js';
+import { checkpoint, createBenchApiToken, fmt, openBenchDatabase } from './bench-database.js';
 
 /**
  * `npm run bench:ingest`: N Segment track events through `POST /v1/batch` against raw COPY of the
@@ -55,10 +55,10 @@ const program = new Command()
   .option('--cpu-prof <dir>', 'run the server with node --cpu-prof, writing the profile to <dir>')
   .option('--json', 'print the result as one JSON object on the last line of stdout');
 
-async function createSource(server: ServerProcess): Promise<{ id: number; writeKey: string }> {
+async function createSource(server: ServerProcess, token: string): Promise<{ id: number; writeKey: string }> {
   const res = await fetch(`${server.baseUrl}/api/sources`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify({ name: 'bench' }),
   });
   const body = (await res.json()) as { id?: unknown; writeKey?: unknown };
@@ -108,7 +108,7 @@ async function run(options: Options, cleanup: Cleanup): Promise<number> {
   const server = spawnServer(serverEnv, port, nodeArgs, (line) => say(`[server] ${line}`));
   cleanup.add('stop server', () => server.stop());
   await waitUntilUp(server);
-  const source = await createSource(server);
+  const source = await createSource(server, await createBenchApiToken(benchUrl, cleanup));
   say(`Server pid ${server.pid} on ${server.baseUrl}; source ${source.id}`);
 
   // Everything sent is built before the clocks start.
