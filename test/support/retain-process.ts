@@ -21,6 +21,8 @@ export async function freePort(): Promise<number> {
 
 export interface RetainProcess {
   baseUrl: string;
+  /** The server's process id (for its memory in /proc). */
+  pid: number;
   output(): string;
   /** Sends the signal and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -55,6 +57,7 @@ export function runRetain(env: Record<string, string | undefined>, port: number)
   );
   return {
     baseUrl: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
     output: () => stripVTControlCharacters(output),
     exited,
     stop: async (signal = 'SIGTERM') => {
