@@ -69,7 +69,7 @@ describe('ingest flooded by many clients at once (default limits)', () => {
         const batch = Array.from({ length: EVENTS_PER_BATCH }, (_, i) => track(`flood-${s}-${b}-${i}`));
         for (let attempt = 0; ; attempt++) {
           let status: number;
-          let retryAfter: string | null = null;
+          let retryAfter: string | null;
           try {
             const answer = await postIngest(retain.baseUrl, '/v1/batch', {
               key: source.writeKey,
