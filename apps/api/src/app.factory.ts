@@ -5,6 +5,8 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { AppModule } from './app.module.js';
+import { ErrorCode } from './common/errors/error-code.js';
+import { findInputProblem, type InputProblem } from './common/hostile-input.js';
 import { REPO_ROOT, type AppConfig } from './config/config.js';
 import type { Runtime } from './runtime.js';
 
@@ -30,6 +32,31 @@ function securityHeaders(_req: Request, res: Response, next: NextFunction): void
   next();
 }
 
+/**
+ * Query strings and JSON bodies with a NUL character (PostgreSQL's text refuses it) or nested past
+ * MAX_JSON_DEPTH (a recursive walk would overflow) are answered 400 before any route sees them.
+ * Raw bodies (ingest, files) are checked item by item where they are read.
+ */
+function refuseHostileInput(req: Request, res: Response, next: NextFunction): void {
+  const problem =
+    prefixed('query', findInputProblem(req.query)) ??
+    (req.body !== undefined && !RAW_BODY_PATHS.test(req.path)
+      ? prefixed('body', findInputProblem(req.body))
+      : null);
+  if (!problem) return next();
+  const where = problem.path;
+  res.status(400).json({
+    error: {
+      code: ErrorCode.ValidationFailed,
+      message: `Invalid request: ${where} ${problem.message}`,
+      details: { fields: [{ path: where, message: problem.message }] },
+    },
+  });
+}
+
+const prefixed = (root: string, problem: InputProblem | null): InputProblem | null =>
+  problem && { ...problem, path: problem.path ? `${root}.${problem.path}` : root };
+
 /** Builds the whole HTTP app: API under /api, its OpenAPI document and docs, the dashboard at /. */
 export async function createApp(config: AppConfig, runtime: Runtime): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, runtime), {
@@ -43,6 +70,7 @@ export async function createApp(config: AppConfig, runtime: Runtime): Promise<Ne
   app.use((req: Request, res: Response, next: NextFunction) =>
     RAW_BODY_PATHS.test(req.path) ? next() : json(req, res, next),
   );
+  app.use(refuseHostileInput);
   app.setGlobalPrefix('api', { exclude: ['v1/{*path}'] });
   app.disable('x-powered-by');
 

@@ -336,12 +336,17 @@ export const COMMENT_CURSOR_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d
 export const SupportCommentsQuerySchema = z.object({
   channel: z.enum(TICKET_CHANNELS).optional(),
   segment: SegmentKeySchema.optional(),
-  week: z.iso.date().optional().describe('Tickets created in the ISO week starting on this Monday (UTC)'),
+  week: z.iso
+    .date()
+    .refine((day) => day >= '1900-01-01', 'must be in 1900 or later')
+    .optional()
+    .describe('Tickets created in the ISO week starting on this Monday (UTC)'),
   satisfied: booleanParam.optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   before: z
     .string()
     .regex(COMMENT_CURSOR_PATTERN, 'must be a nextBefore value from an earlier page')
+    .refine((cursor) => cursor >= '1900-01-01', 'must be a nextBefore value from an earlier page')
     .optional()
     .describe('Cursor: the page after this one'),
 });

@@ -86,8 +86,8 @@ export type RejectedItem = z.infer<typeof RejectedItemSchema>;
 
 export const RejectedItemsQuerySchema = z.object({
   kind: z.enum(REJECTED_KINDS).optional(),
-  sourceId: z.coerce.number().int().positive().optional(),
-  importId: z.coerce.number().int().positive().optional(),
+  sourceId: z.coerce.number().int().positive().max(2_147_483_647).optional(),
+  importId: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   before: z.coerce.number().int().positive().optional().describe('Cursor: return items with a smaller id'),
 });

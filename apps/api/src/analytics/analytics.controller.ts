@@ -1,4 +1,5 @@
-import { Body, Controller, Get, HttpCode, Param, ParseIntPipe, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ParseIdPipe } from '../common/id.pipe.js';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import {
   AnalyticsRunListSchema,
@@ -44,7 +45,7 @@ export class AnalyticsController {
   @Requires('dashboard:read')
   @ApiOperation({ summary: 'One run: status, progress (0-100 while running), stage timings, model quality' })
   @ApiResponse({ status: 200, standardSchema: AnalyticsRunSchema })
-  get(@Param('id', ParseIntPipe) id: number): Promise<AnalyticsRun> {
+  get(@Param('id', ParseIdPipe.BIGINT) id: number): Promise<AnalyticsRun> {
     return this.job.get(id);
   }
 }

@@ -1,5 +1,6 @@
 import { Readable, pipeline } from 'node:stream';
-import { Body, Controller, Get, HttpCode, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ParseIdPipe } from '../common/id.pipe.js';
 import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import {
@@ -109,7 +110,7 @@ export class CampaignsController {
   @Requires('campaigns:read')
   @ApiResponse({ status: 200, standardSchema: CampaignSchema })
   @ApiResponse({ status: 404, standardSchema: ErrorBodySchema })
-  get(@Param('id', ParseIntPipe) id: number): Promise<Campaign> {
+  get(@Param('id', ParseIdPipe.BIGINT) id: number): Promise<Campaign> {
     return this.campaigns.get(id);
   }
 
@@ -118,7 +119,7 @@ export class CampaignsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Stop: no new members, unsent batches cancelled; the outcome is still measured' })
   @ApiResponse({ status: 200, standardSchema: CampaignSchema })
-  stop(@Param('id', ParseIntPipe) id: number): Promise<Campaign> {
+  stop(@Param('id', ParseIdPipe.BIGINT) id: number): Promise<Campaign> {
     return this.campaigns.stop(id);
   }
 
@@ -130,7 +131,7 @@ export class CampaignsController {
   })
   @ApiResponse({ status: 200, standardSchema: AudiencePointSchema })
   @ApiResponse({ status: 409, description: 'The campaign is stopped', standardSchema: ErrorBodySchema })
-  refresh(@Param('id', ParseIntPipe) id: number): Promise<AudiencePoint> {
+  refresh(@Param('id', ParseIdPipe.BIGINT) id: number): Promise<AudiencePoint> {
     return this.campaigns.refresh(id);
   }
 
@@ -141,7 +142,7 @@ export class CampaignsController {
   @ApiResponse({ status: 200, standardSchema: WebhookSecretSchema })
   @ApiResponse({ status: 409, description: 'Not a webhook campaign', standardSchema: ErrorBodySchema })
   async rotateWebhookSecret(
-    @Param('id', ParseIntPipe) id: number,
+    @Param('id', ParseIdPipe.BIGINT) id: number,
     @CurrentPrincipal() principal: Principal,
     @Req() req: Request,
   ): Promise<WebhookSecret> {
@@ -155,7 +156,7 @@ export class CampaignsController {
   @ApiOperation({ summary: 'Members (contacted and holdout) in contact id order, a page at a time' })
   @ApiResponse({ status: 200, standardSchema: CampaignMembersPageSchema })
   members(
-    @Param('id', ParseIntPipe) id: number,
+    @Param('id', ParseIdPipe.BIGINT) id: number,
     @Query({ schema: CampaignMembersQuerySchema }) query: CampaignMembersQuery,
     @CurrentPrincipal() principal: Principal,
   ): Promise<CampaignMembersPage> {
@@ -166,7 +167,7 @@ export class CampaignsController {
   @Requires('campaigns:read')
   @ApiOperation({ summary: 'Audience over time: matches, suppressed and new members at each refresh' })
   @ApiResponse({ status: 200, standardSchema: AudienceHistorySchema })
-  history(@Param('id', ParseIntPipe) id: number): Promise<AudienceHistory> {
+  history(@Param('id', ParseIdPipe.BIGINT) id: number): Promise<AudienceHistory> {
     return this.campaigns.history(id);
   }
 
@@ -174,7 +175,7 @@ export class CampaignsController {
   @Requires('campaigns:read')
   @ApiOperation({ summary: 'Webhook batches with every attempt, and CSV exports, newest first' })
   @ApiResponse({ status: 200, standardSchema: DeliveryListSchema })
-  deliveries(@Param('id', ParseIntPipe) id: number): Promise<DeliveryList> {
+  deliveries(@Param('id', ParseIdPipe.BIGINT) id: number): Promise<DeliveryList> {
     return this.campaigns.deliveries(id);
   }
 
@@ -184,7 +185,7 @@ export class CampaignsController {
     summary: 'Goal conversion, contacted against holdout, and the uplift with its 95% interval',
   })
   @ApiResponse({ status: 200, standardSchema: CampaignOutcomeSchema })
-  outcome(@Param('id', ParseIntPipe) id: number): Promise<CampaignOutcome> {
+  outcome(@Param('id', ParseIdPipe.BIGINT) id: number): Promise<CampaignOutcome> {
     return this.campaigns.outcome(id);
   }
 
@@ -193,7 +194,7 @@ export class CampaignsController {
   @ApiOperation({ summary: 'Contacted members as CSV (never the holdout), for an email tool' })
   @ApiProduces('text/csv')
   async exportCsv(
-    @Param('id', ParseIntPipe) id: number,
+    @Param('id', ParseIdPipe.BIGINT) id: number,
     @Query({ schema: CampaignExportQuerySchema }) query: CampaignExportQuery,
     @CurrentPrincipal() principal: Principal,
     @Req() req: Request,

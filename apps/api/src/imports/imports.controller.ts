@@ -1,4 +1,5 @@
-import { Controller, Get, HttpCode, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ParseIdPipe } from '../common/id.pipe.js';
 import { ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import {
@@ -111,7 +112,7 @@ export class ImportsController {
   })
   @ApiResponse({ status: 200, standardSchema: ImportSchema })
   @ApiResponse({ status: 404, standardSchema: ErrorBodySchema })
-  get(@Param('id', ParseIntPipe) id: number): Promise<Import> {
+  get(@Param('id', ParseIdPipe.BIGINT) id: number): Promise<Import> {
     return this.imports.get(id);
   }
 }

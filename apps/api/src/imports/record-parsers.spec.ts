@@ -597,3 +597,27 @@ describe('parseTicketRow', () => {
     });
   });
 });
+
+describe('values the columns cannot hold', () => {
+  const account = (overrides: Record<string, unknown>) =>
+    parseAccountRow({ external_id: 'acme', name: 'Acme', created_at: '2025-01-15T10:00:00Z', ...overrides });
+
+  it('refuses numbers past the column ranges (numeric(14,2) money, integer counts), and infinities', () => {
+    expect(account({ mrr: '1e400' })).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_FIELD', message: 'mrr: must be at most 999999999999.99, got "1e400"' },
+    });
+    expect(account({ seats: '2147483648' })).toMatchObject({
+      ok: false,
+      error: { message: 'seats: must be at most 2147483647, got "2147483648"' },
+    });
+    expect(account({ mrr: '999999999999.99', seats: '2147483647' })).toMatchObject({ ok: true });
+  });
+
+  it('refuses a row with a NUL character in any cell, naming the column', () => {
+    expect(account({ name: 'Ac\u0000me' })).toEqual({
+      ok: false,
+      error: { externalId: null, code: 'INVALID_FIELD', message: 'name: must not contain NUL characters' },
+    });
+  });
+});

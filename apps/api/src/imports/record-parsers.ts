@@ -1,3 +1,4 @@
+import { findInputProblem } from '../common/hostile-input.js';
 import type { ItemErrorCode } from '@retain/contracts';
 import { CHANNELS, type Channel, type CsatScale } from '../tickets/ticket.entity.js';
 import type { AccountRecord, ContactRecord, RowResult, TicketRecord } from './import-records.js';
@@ -223,6 +224,9 @@ function toText(raw: unknown, column: string): string {
   throw new RowFieldError('INVALID_FIELD', `${column}: expected text, got ${showValue(raw)}`);
 }
 
+const MAX_INTEGER = 2_147_483_647;
+const MAX_AMOUNT = 999_999_999_999.99;
+
 const PLAIN_NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?$/i;
 const GROUPED_NUMBER = /^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$/;
 
@@ -243,6 +247,10 @@ function toNumber(raw: unknown, column: string, kind: { integer: boolean; curren
     const what = kind.integer ? 'a whole number >= 0' : 'a number >= 0';
     throw new RowFieldError('INVALID_FIELD', `${column}: must be ${what}, got ${showValue(raw)}`);
   }
+  // The columns' own ranges: integer, and numeric(14, 2) for money.
+  const max = kind.integer ? MAX_INTEGER : MAX_AMOUNT;
+  if (value > max)
+    throw new RowFieldError('INVALID_FIELD', `${column}: must be at most ${max}, got ${showValue(raw)}`);
   return value;
 }
 
@@ -358,6 +366,16 @@ function parseRow<T>(
   build: (row: Row, known: { externalId: string | null }) => T,
 ): RowResult<T> {
   const known: { externalId: string | null } = { externalId: null };
+  const hostile = findInputProblem(values);
+  if (hostile)
+    return {
+      ok: false,
+      error: {
+        externalId: null,
+        code: 'INVALID_FIELD',
+        message: `${hostile.path || 'row'}: ${hostile.message}`,
+      },
+    };
   try {
     return { ok: true, value: build(new Row(values, columns), known) };
   } catch (error) {

@@ -1,3 +1,4 @@
+import { storableJson } from '../common/hostile-input.js';
 import type { ImportCounts, RowErrorBody } from '@retain/contracts';
 import type { RejectedItemRow, RejectedKind } from '../rejected-items/rejected-items.sql.js';
 import type { RowError } from './import-records.js';
@@ -64,7 +65,7 @@ export class RowSink<T> {
       itemId: externalId,
       code: error.code,
       message: error.message,
-      payload: typeof payload === 'string' ? payload : (JSON.stringify(payload) ?? null),
+      payload: typeof payload === 'string' ? payload : storableJson(payload),
     });
     if (this.rejected.length >= WRITE_BATCH) await this.flush();
   }

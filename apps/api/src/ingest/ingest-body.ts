@@ -66,8 +66,9 @@ export async function readBody(req: RequestLike, limit: number): Promise<Buffer>
     }
   } catch (error) {
     if (error instanceof AppException) throw error;
-    const code = (error as { code?: string }).code ?? '';
-    if (code.startsWith('Z_') || code.startsWith('ERR_BROTLI') || code === 'ERR__ERROR_FORMAT_PADDING_1') {
+    // Reading a decompressor, every error is the data's (pipe() does not pass the request's own
+    // errors on to it): bad gzip, deflate or brotli bytes, whatever code zlib gives them.
+    if (inflate) {
       throw new AppException(
         ErrorCode.ValidationFailed,
         `Body is not valid ${encoding} data (${(error as Error).message})`,

@@ -1,3 +1,4 @@
+import { storableJson } from '../common/hostile-input.js';
 import { createHash, randomUUID } from 'node:crypto';
 import type { ItemError, ItemErrorCode } from '@retain/contracts';
 import { RowFieldError, parseTimestamp } from '../imports/record-parsers.js';
@@ -199,10 +200,13 @@ export function parseMessage(
     const id = messageId ?? (options.missingId === 'content' ? contentId(raw) : `gen-${randomUUID()}`);
     return { message: toMessage(raw, type as MessageType, id, index, options) };
   } catch (error) {
-    if (!(error instanceof ItemProblem)) throw error;
-    const payload = JSON.stringify(raw) ?? 'undefined';
+    // A value nested deep enough to overflow JSON.stringify is this item's fault, not the server's.
+    const problem =
+      error instanceof RangeError ? new ItemProblem('INVALID_FIELD', 'item: nested too deeply') : error;
+    if (!(problem instanceof ItemProblem)) throw error;
+    const payload = storableJson(raw) ?? 'undefined';
     return {
-      rejection: { error: { index, messageId, code: error.code, message: error.message }, payload },
+      rejection: { error: { index, messageId, code: problem.code, message: problem.message }, payload },
     };
   }
 }

@@ -1,15 +1,5 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Param,
-  ParseIntPipe,
-  Patch,
-  Post,
-  Query,
-} from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { ParseIdPipe } from '../common/id.pipe.js';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import {
   CreateSegmentRequestSchema,
@@ -90,7 +80,7 @@ export class SegmentsController {
   @Requires('dashboard:read')
   @ApiResponse({ status: 200, standardSchema: SegmentSchema })
   @ApiResponse({ status: 404, standardSchema: ErrorBodySchema })
-  get(@Param('id', ParseIntPipe) id: number): Promise<Segment> {
+  get(@Param('id', ParseIdPipe.BIGINT) id: number): Promise<Segment> {
     return this.segments.get(id);
   }
 
@@ -99,7 +89,7 @@ export class SegmentsController {
   @ApiOperation({ summary: 'Rename, redescribe or refilter a segment; a new filter recomputes its members' })
   @ApiResponse({ status: 200, standardSchema: SegmentSchema })
   update(
-    @Param('id', ParseIntPipe) id: number,
+    @Param('id', ParseIdPipe.BIGINT) id: number,
     @Body({ schema: UpdateSegmentRequestSchema }) body: UpdateSegmentRequest,
   ): Promise<Segment> {
     return this.segments.update(id, body);
@@ -109,7 +99,7 @@ export class SegmentsController {
   @Requires('segments:write')
   @HttpCode(204)
   @ApiResponse({ status: 204, description: 'Deleted' })
-  delete(@Param('id', ParseIntPipe) id: number): Promise<void> {
+  delete(@Param('id', ParseIdPipe.BIGINT) id: number): Promise<void> {
     return this.segments.delete(id);
   }
 
@@ -118,7 +108,7 @@ export class SegmentsController {
   @ApiOperation({ summary: 'A segment’s member accounts in account id order, a page at a time' })
   @ApiResponse({ status: 200, standardSchema: SegmentMembersPageSchema })
   members(
-    @Param('id', ParseIntPipe) id: number,
+    @Param('id', ParseIdPipe.BIGINT) id: number,
     @Query({ schema: SegmentMembersQuerySchema }) query: SegmentMembersQuery,
     @CurrentPrincipal() principal: Principal,
   ): Promise<SegmentMembersPage> {

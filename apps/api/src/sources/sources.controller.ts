@@ -1,4 +1,5 @@
-import { Body, Controller, Delete, Get, Param, ParseIntPipe, Post, Req } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, Post, Req } from '@nestjs/common';
+import { ParseIdPipe } from '../common/id.pipe.js';
 import type { Request } from 'express';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import {
@@ -43,7 +44,7 @@ export class SourcesController {
   @ApiOperation({ summary: 'Revoke a source’s write key; later calls with it get 401' })
   @ApiResponse({ status: 200, standardSchema: SourceSchema })
   revoke(
-    @Param('id', ParseIntPipe) id: number,
+    @Param('id', ParseIdPipe.INTEGER) id: number,
     @CurrentPrincipal() principal: Principal,
     @Req() req: Request,
   ): Promise<Source> {
