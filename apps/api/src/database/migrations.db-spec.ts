@@ -11,6 +11,8 @@ const TABLES = [
   'account_scores',
   'accounts',
   'analytics_runs',
+  'api_tokens',
+  'audit_log',
   'campaign_deliveries',
   'campaign_delivery_attempts',
   'campaign_delivery_members',
@@ -32,6 +34,8 @@ const TABLES = [
   'sources',
   'support_metrics',
   'tickets',
+  'user_sessions',
+  'users',
 ];
 const NAMES = MIGRATIONS.map((m) => m.name);
 
