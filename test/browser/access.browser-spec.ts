@@ -194,6 +194,9 @@ describe('sign-in and roles in Chromium, on demo data', () => {
     await page.goto('/jobs');
     await settled(page);
     expect(await page.$('[data-testid="run-now"]')).toBeNull();
+    // Thresholds are shown, not editable.
+    expect(await page.$('[data-testid="save-thresholds"]')).toBeNull();
+    expect(await page.textContent('strong[data-testid="threshold-enterpriseMinSeats"]')).toBe('250');
     await page.goto('/campaigns');
     await settled(page);
     expect(await page.$('[data-testid="new-campaign"]')).toBeNull();

@@ -30,6 +30,8 @@ const ACCOUNT_EXPORTERS = ['admin', 'cs_manager', 'account_manager'] as const;
 /** Every account's scores at once: not for account managers, who see only their own accounts. */
 const SCORE_EXPORTERS = ['admin', 'cs_manager'] as const;
 const ANALYTICS_RUNNERS = ['admin', 'cs_manager'] as const;
+/** How accounts are segmented is the CS managers' call. */
+const THRESHOLD_EDITORS = ['admin', 'cs_manager'] as const;
 
 const ACCESS: Record<string, Access> = {
   'GET /api/health': 'public',
@@ -75,6 +77,8 @@ const ACCESS: Record<string, Access> = {
   'GET /api/rejected-items': ADMINS,
 
   'POST /api/jobs/analytics/run': ANALYTICS_RUNNERS,
+  'GET /api/settings/thresholds': EVERYONE,
+  'PUT /api/settings/thresholds': THRESHOLD_EDITORS,
   'GET /api/jobs/analytics/runs': EVERYONE,
   'GET /api/jobs/analytics/runs/:id': EVERYONE,
 

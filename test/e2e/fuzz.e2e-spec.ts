@@ -3,6 +3,8 @@ import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import fc from 'fast-check';
 import {
+  ThresholdSettingsSchema,
+  ThresholdsSchema,
   ACCOUNT_SORTS,
   AUDIT_ACTIONS,
   AccountActivityQuerySchema,
@@ -85,7 +87,7 @@ jest.setTimeout(120_000);
 // ---------------------------------------------------------------------------------------------
 
 interface Probe {
-  method: 'GET' | 'POST' | 'PATCH';
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT';
   /** Path and query string, already encoded as they are to be sent. */
   path: string;
   contentType?: string;
@@ -842,7 +844,7 @@ interface Fixtures {
 
 interface JsonRoute {
   name: string;
-  method: 'POST' | 'PATCH';
+  method: 'POST' | 'PATCH' | 'PUT';
   path: (f: Fixtures) => fc.Arbitrary<string>;
   contract: Contract;
   valid: fc.Arbitrary<Record<string, unknown>>;
@@ -998,6 +1000,20 @@ const JSON_ROUTES: JsonRoute[] = [
     valid: fc.record({ name: name('fuzz source') }),
     accepted: answers(CreatedSourceSchema, () => ({ sources: 1 })),
     seed: 110,
+  },
+  {
+    name: 'PUT /api/settings/thresholds',
+    method: 'PUT',
+    path: fixed('/api/settings/thresholds'),
+    contract: ThresholdsSchema,
+    valid: fc.record({
+      enterpriseMinMrr: fc.integer({ min: 1000, max: 100_000 }),
+      enterpriseMinSeats: fc.integer({ min: 1, max: 10_000 }),
+      midMarketMinMrr: fc.integer({ min: 0, max: 999 }),
+      expertMinScore: fc.double({ min: 0, max: 1, noNaN: true }),
+    }),
+    accepted: answers(ThresholdSettingsSchema),
+    seed: 112,
   },
   {
     name: 'POST /api/jobs/analytics/run',

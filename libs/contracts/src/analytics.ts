@@ -111,3 +111,51 @@ export const MovementsSchema = z
   })
   .meta({ id: 'Movements' });
 export type Movements = z.infer<typeof MovementsSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// GET/PUT /api/settings/thresholds: how accounts are segmented (applied from the next run)
+// ---------------------------------------------------------------------------------------------
+
+const money = z
+  .number({ error: 'expected a number' })
+  .min(0, 'must be 0 or more')
+  .max(999_999_999_999, 'must be at most 999,999,999,999');
+
+/** The size tiers and the proficiency cut-off every analytics run segments accounts by. */
+export const ThresholdsSchema = z
+  .object({
+    /** Enterprise from this MRR... */
+    enterpriseMinMrr: money,
+    /** ...or from this many seats, whatever the MRR. */
+    enterpriseMinSeats: z
+      .number({ error: 'expected a number' })
+      .int('must be a whole number')
+      .min(1, 'must be 1 or more')
+      .max(2_147_483_647, 'must be at most 2147483647'),
+    /** Mid-market from this MRR (and not enterprise); below it, SMB. */
+    midMarketMinMrr: money,
+    /** Expert when the behavioural proficiency score (0-1) is at least this; novice below. */
+    expertMinScore: z
+      .number({ error: 'expected a number' })
+      .min(0, 'must be 0 or more')
+      .max(1, 'must be at most 1'),
+  })
+  .strict()
+  .refine((t) => t.midMarketMinMrr < t.enterpriseMinMrr, {
+    path: ['midMarketMinMrr'],
+    error: 'must be below enterpriseMinMrr',
+  })
+  .meta({ id: 'Thresholds' });
+export type Thresholds = z.infer<typeof ThresholdsSchema>;
+
+export const ThresholdSettingsSchema = z
+  .object({
+    /** What the next analytics run uses. */
+    thresholds: ThresholdsSchema,
+    /** The server's configured defaults (TIER_* variables), used until someone saves thresholds. */
+    defaults: ThresholdsSchema,
+    updatedAt: z.iso.datetime().nullable(),
+    updatedBy: z.string().nullable(),
+  })
+  .meta({ id: 'ThresholdSettings' });
+export type ThresholdSettings = z.infer<typeof ThresholdSettingsSchema>;

@@ -25,6 +25,8 @@ export const PERMISSIONS = {
   /** A campaign's audience as CSV: names and emails leave Retain. */
   'audiences:export': 'export campaign audiences',
   'jobs:run': 'start analytics runs',
+  /** The size tiers and the novice / expert cut-off the analytics job segments by. */
+  'thresholds:edit': 'edit segment thresholds',
   /** Sources, write keys, imports, rejected items. */
   'data:manage': 'manage sources, write keys and imports',
   /** Users, roles, API tokens and the audit log. */
@@ -46,6 +48,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
     'segments:write',
     'campaigns:read',
     'jobs:run',
+    'thresholds:edit',
   ],
   account_manager: ['dashboard:read', 'accounts:read', 'contacts:email', 'accounts:export'],
   marketing: [
@@ -201,6 +204,7 @@ export const AUDIT_ACTIONS = [
   'export.scores',
   'export.audience',
   'campaign.webhook_secret',
+  'settings.thresholds_changed',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

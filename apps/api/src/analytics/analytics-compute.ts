@@ -1,6 +1,5 @@
 import {
   DEFAULT_CATALOG,
-  DEFAULT_EXPERT_MIN_SCORE,
   INPUT_SCHEMA_SQL,
   flattenTraits,
   runAnalyticsSql,
@@ -13,7 +12,7 @@ import {
   type ChurnSnapshot,
   type ChurnTrainingRow,
 } from '@retain/analytics';
-import type { ModelReport } from '@retain/contracts';
+import type { ModelReport, Thresholds } from '@retain/contracts';
 import type { AppConfig } from '../config/config.js';
 import type { AnalyticsLake } from './analytics-lake.js';
 import type {
@@ -97,7 +96,13 @@ export async function computeScores(
   lake: AnalyticsLake,
   config: AppConfig,
   asOf: Date,
-  hooks: { onModelStage: () => Promise<void>; full: boolean; historyDays: ReadonlySet<string> },
+  hooks: {
+    onModelStage: () => Promise<void>;
+    full: boolean;
+    historyDays: ReadonlySet<string>;
+    /** The size tiers and the proficiency cut-off to segment by. */
+    thresholds: Thresholds;
+  },
 ): Promise<ComputedResults> {
   const c = lake.connection;
   // Settings tables are rebuilt each run, so a lake from an older version takes new columns.
@@ -107,10 +112,10 @@ export async function computeScores(
   await c.run(INPUT_SCHEMA_SQL);
   await setParams(c, {
     asOf,
-    enterpriseMinMrr: config.tiers.enterpriseMinMrr,
-    midMarketMinMrr: config.tiers.midMarketMinMrr,
-    enterpriseMinSeats: config.tiers.enterpriseMinSeats,
-    expertMinScore: DEFAULT_EXPERT_MIN_SCORE,
+    enterpriseMinMrr: hooks.thresholds.enterpriseMinMrr,
+    midMarketMinMrr: hooks.thresholds.midMarketMinMrr,
+    enterpriseMinSeats: hooks.thresholds.enterpriseMinSeats,
+    expertMinScore: hooks.thresholds.expertMinScore,
   });
   await setCatalog(c, DEFAULT_CATALOG);
   await setBusinessHours(c, config.analytics.businessHours);

@@ -21,6 +21,8 @@ import {
 } from './analytics-extract.repository.js';
 import { AnalyticsLake } from './analytics-lake.js';
 import { AnalyticsResultsRepository } from './analytics-results.repository.js';
+import { ThresholdsRepository } from './thresholds.repository.js';
+import { defaultThresholds } from './thresholds.service.js';
 import { AnalyticsRunsRepository, type Watermark } from './analytics-runs.repository.js';
 import { computeScores, historyMondays } from './analytics-compute.js';
 
@@ -54,6 +56,8 @@ export class AnalyticsJobService {
     private readonly results: AnalyticsResultsRepository,
     // Campaigns that refresh at every run take their new members after it (absent in job-only tests).
     @Optional() private readonly campaigns?: CampaignsService,
+    // Saved segment thresholds; without them (job-only tests) the configured defaults.
+    @Optional() private readonly thresholds?: ThresholdsRepository,
   ) {
     // One lake per database: pointing DATA_DIR at another database must never mix their histories.
     const url = new URL(runtime.databaseUrl);
@@ -187,6 +191,7 @@ export class AnalyticsJobService {
       const computed = await computeScores(lake, this.config, asOf, {
         onModelStage: () => enter('model'),
         full,
+        thresholds: (await this.thresholds?.get())?.thresholds ?? defaultThresholds(this.config),
         historyDays: await this.results.historyDays(historyMondays(asOf).at(-1)!),
       });
 

@@ -9,10 +9,13 @@ import { AnalyticsScheduler } from './analytics.scheduler.js';
 import { ScoresController } from './scores.controller.js';
 import { ScoresRepository } from './scores.repository.js';
 import { ScoresService } from './scores.service.js';
+import { ThresholdsController } from './thresholds.controller.js';
+import { ThresholdsRepository } from './thresholds.repository.js';
+import { ThresholdsService } from './thresholds.service.js';
 
 @Module({
   imports: [CampaignsModule],
-  controllers: [AnalyticsController, ScoresController],
+  controllers: [AnalyticsController, ScoresController, ThresholdsController],
   providers: [
     AnalyticsRunsRepository,
     AnalyticsExtractRepository,
@@ -21,6 +24,8 @@ import { ScoresService } from './scores.service.js';
     AnalyticsScheduler,
     ScoresRepository,
     ScoresService,
+    ThresholdsRepository,
+    ThresholdsService,
   ],
   exports: [AnalyticsJobService, AnalyticsScheduler, ScoresService],
 })

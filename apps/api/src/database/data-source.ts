@@ -14,6 +14,7 @@ import { DashboardIndexes1764500000000 } from './migrations/1764500000000-dashbo
 import { Campaigns1764700000000 } from './migrations/1764700000000-campaigns.js';
 import { DashboardSpeed1764800000000 } from './migrations/1764800000000-dashboard-speed.js';
 import { AccessControl1764900000000 } from './migrations/1764900000000-access-control.js';
+import { ThresholdSettings1765000000000 } from './migrations/1765000000000-threshold-settings.js';
 
 export const ENTITIES = [AccountEntity, ContactEntity, EventEntity, TicketEntity, SourceEntity];
 
@@ -29,6 +30,7 @@ export const MIGRATIONS = [
   Campaigns1764700000000,
   DashboardSpeed1764800000000,
   AccessControl1764900000000,
+  ThresholdSettings1765000000000,
 ];
 
 /** The one data source definition, used by the API, the CLI and the tests alike. */

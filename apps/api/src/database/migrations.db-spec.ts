@@ -33,6 +33,7 @@ const TABLES = [
   'segment_movements',
   'sources',
   'support_metrics',
+  'threshold_settings',
   'tickets',
   'user_sessions',
   'users',

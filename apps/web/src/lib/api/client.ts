@@ -69,6 +69,8 @@ import {
   type CreateApiTokenRequest,
   type CreateUserRequest,
   type UpdateUserRequest,
+  ThresholdSettingsSchema,
+  type Thresholds,
 } from '@retain/contracts';
 import { z } from 'zod';
 
@@ -199,6 +201,15 @@ export function createApiClient(fetcher: Fetch = fetch, base = '') {
 
     /** 503 still carries a health report (a component is down), so it is not an error here. */
     health: () => get('/api/health', HealthResponseSchema, [503]),
+
+    // Segment thresholds (applied from the next analytics run)
+    thresholds: () => get('/api/settings/thresholds', ThresholdSettingsSchema),
+    /** A 400 names each invalid field (ApiError details.fields). */
+    saveThresholds: (body: Thresholds) =>
+      request('PUT', '/api/settings/thresholds', ThresholdSettingsSchema, {
+        body: JSON.stringify(body),
+        contentType: 'application/json',
+      }),
 
     // Analytics runs
     analyticsRuns: () => get('/api/jobs/analytics/runs', AnalyticsRunListSchema),

@@ -3,6 +3,7 @@ import { stream } from '$lib/api/stream';
 import type { PageLoad } from './$types';
 
 export const load: PageLoad = ({ fetch, depends }) => {
-  depends('api:runs');
-  return { runs: stream(createApiClient(fetch).analyticsRuns()) };
+  depends('api:runs', 'api:thresholds');
+  const client = createApiClient(fetch);
+  return { runs: stream(client.analyticsRuns()), thresholds: stream(client.thresholds()) };
 };
