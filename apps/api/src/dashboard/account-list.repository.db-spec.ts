@@ -146,6 +146,50 @@ describe('account lists against PostgreSQL', () => {
     expect(await db.query(LIST_KEYS)).toEqual(await db.query(SCORES_AS_KEYS));
   });
 
+  it("keeps the list keys' names and external ids equal to the accounts' (search reads them there)", async () => {
+    const keyNames = `SELECT k.account_id::int, k.name, k.external_id FROM account_list_keys k ORDER BY 1`;
+    const accountNames = `SELECT a.id::int AS account_id, a.name, a.external_id
+      FROM account_list_keys k JOIN accounts a ON a.id = k.account_id ORDER BY 1`;
+    expect(await db.query(keyNames)).toEqual(await db.query(accountNames));
+    const [before] = await db.query<{ name: string; external_id: string }>(
+      `SELECT name, external_id FROM accounts WHERE id = (SELECT min(account_id) FROM account_list_keys)`,
+    );
+    // Renamed in place, and by an upsert as ingest and imports write accounts.
+    await db.query(`UPDATE accounts SET name = name || ' Zephyrine' WHERE id % 3 = 0`);
+    await db.query(
+      `INSERT INTO accounts (external_id, name, created_at) VALUES ($1, 'Quillfeather Ltd', '2025-01-01')
+       ON CONFLICT (external_id) DO UPDATE SET name = EXCLUDED.name`,
+      [before!.external_id],
+    );
+    expect(await db.query(keyNames)).toEqual(await db.query(accountNames));
+    const found = await list.page(
+      { q: 'zephyrine', sort: 'name', order: 'asc', includeChurned: true },
+      100,
+      0,
+      true,
+    );
+    const expected = await db.query<{ id: number }>(
+      `SELECT a.id::int AS id FROM accounts a JOIN account_scores s ON s.account_id = a.id
+       WHERE a.name ILIKE '%zephyrine%' ORDER BY a.name, a.id`,
+    );
+    expect(found.rows.map((r) => r.id)).toEqual(expected.map((r) => r.id));
+    expect(expected.length).toBeGreaterThan(0);
+    const renamed = await list.page(
+      { q: 'quillfeather', sort: 'churn_risk', includeChurned: true },
+      10,
+      0,
+      true,
+    );
+    expect(renamed.rows.map((r) => r.externalId)).toEqual([before!.external_id]);
+    // Back as they were, for the tests that follow.
+    await db.query(`UPDATE accounts SET name = replace(name, ' Zephyrine', '') WHERE id % 3 = 0`);
+    await db.query(`UPDATE accounts SET name = $1 WHERE external_id = $2`, [
+      before!.name,
+      before!.external_id,
+    ]);
+    expect(await db.query(keyNames)).toEqual(await db.query(accountNames));
+  });
+
   it.each(FILTERS)('pages %j in every order, first and deeper pages, as SQL does', async (filter, where) => {
     const live = filter.owner !== undefined || filter.q !== undefined;
     for (const sort of ACCOUNT_SORTS)

@@ -116,11 +116,11 @@ function selection(
   f: AccountListFilters,
   { withAccounts = false, deep = false } = {},
 ): { from: string; c: SqlConditions } {
-  const joinsAccounts =
-    withAccounts || f.owner !== undefined || f.q !== undefined || SORTS_ON_ACCOUNT.has(f.sort);
+  const joinsAccounts = withAccounts || f.owner !== undefined || SORTS_ON_ACCOUNT.has(f.sort);
   const c = new SqlConditions();
+  // A search matches a few hundred accounts at most: one hash of the churned ones beats a probe each.
   if (!f.includeChurned)
-    c.add(joinsAccounts ? ACTIVE_AT('k.computed_at') : deep ? NOT_CHURNED_HASHED : NOT_CHURNED);
+    c.add(joinsAccounts ? ACTIVE_AT('k.computed_at') : deep || f.q ? NOT_CHURNED_HASHED : NOT_CHURNED);
   // Closed sets and ids are written in (see enumLiteral); owner and search text are parameters.
   if (f.segment) c.add(`k.segment = ${enumLiteral(f.segment, BASE_SEGMENTS)}`);
   if (f.customSegmentId !== undefined)
@@ -134,7 +134,8 @@ function selection(
   if (f.riskBand) c.add(riskBandSql('k.churn_risk', f.riskBand));
   if (f.q) {
     const pattern = c.param(containsPattern(f.q));
-    c.add(`(a.name ILIKE ${pattern} OR a.external_id ILIKE ${pattern})`);
+    // The list keys carry the name and external id (trigram-indexed), kept equal to the account's.
+    c.add(`(k.name ILIKE ${pattern} OR k.external_id ILIKE ${pattern})`);
   }
   return {
     from: joinsAccounts

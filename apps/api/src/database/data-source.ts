@@ -15,6 +15,7 @@ import { Campaigns1764700000000 } from './migrations/1764700000000-campaigns.js'
 import { DashboardSpeed1764800000000 } from './migrations/1764800000000-dashboard-speed.js';
 import { AccessControl1764900000000 } from './migrations/1764900000000-access-control.js';
 import { ThresholdSettings1765000000000 } from './migrations/1765000000000-threshold-settings.js';
+import { AccountListSearch1765100000000 } from './migrations/1765100000000-account-list-search.js';
 
 export const ENTITIES = [AccountEntity, ContactEntity, EventEntity, TicketEntity, SourceEntity];
 
@@ -31,6 +32,7 @@ export const MIGRATIONS = [
   DashboardSpeed1764800000000,
   AccessControl1764900000000,
   ThresholdSettings1765000000000,
+  AccountListSearch1765100000000,
 ];
 
 /** The one data source definition, used by the API, the CLI and the tests alike. */
