@@ -176,6 +176,12 @@ const roleOption = (value: string): Role => {
   return parsed.data;
 };
 
+async function existingUser(auth: AuthService, email: string) {
+  const user = await auth.findUserByEmail(email);
+  if (!user) throw new AppException(ErrorCode.NotFound, `No user with the email ${email}`);
+  return user;
+}
+
 /** Runs `work`, turning a refusal (taken email, unknown user, ...) into its message and exit code 1. */
 async function refusable(work: () => Promise<void>): Promise<void> {
   try {
@@ -217,8 +223,7 @@ program
       withApp(ctx, (app) =>
         refusable(async () => {
           const auth = app.get(AuthService);
-          const user = await auth.findUserByEmail(email);
-          if (!user) throw new AppException(ErrorCode.NotFound, `No user with the email ${email}`);
+          const user = await existingUser(auth, email);
           const reset = await auth.resetPassword(user.id, CLI_ACTOR);
           say(`New password for ${reset.email}; their sessions have ended.`);
           process.stdout.write(`${reset.password}\n`);
@@ -237,8 +242,7 @@ program
       withApp(ctx, (app) =>
         refusable(async () => {
           const auth = app.get(AuthService);
-          const user = await auth.findUserByEmail(email);
-          if (!user) throw new AppException(ErrorCode.NotFound, `No user with the email ${email}`);
+          const user = await existingUser(auth, email);
           const changed = await auth.updateUser(user.id, { role: opts.role }, CLI_ACTOR);
           say(`${changed.email} is now ${changed.role}.`);
         }),
