@@ -10,6 +10,7 @@ import {
   OwnerListSchema,
   SegmentMembersPageSchema,
   SegmentSchema,
+  SupportCommentsSchema,
   type AuditEntry,
   type Role,
 } from '@retain/contracts';
@@ -171,6 +172,26 @@ describe('data access by role, on demo data', () => {
       expect(mine.map((m) => m.accountId)).toEqual(
         all.map((m) => m.accountId).filter((id) => ownedIds.has(id)),
       );
+    });
+
+    it('reads only the CSAT comments of the accounts they own', async () => {
+      const page = (role: 'account_manager' | 'admin') =>
+        json(role, '/api/support/comments?limit=100').then((b) => SupportCommentsSchema.parse(b).comments);
+      const [mine, all] = await Promise.all([page('account_manager'), page('admin')]);
+      const owned = new Set(
+        (await db.query<{ id: number }>(`SELECT id::int FROM accounts WHERE owner = $1`, [owner])).map(
+          (r) => r.id,
+        ),
+      );
+      expect(mine.length).toBeGreaterThan(0);
+      expect(mine.every((c) => c.accountId !== null && owned.has(c.accountId))).toBe(true);
+      const [{ n }] = await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM tickets t JOIN accounts a ON a.id = t.account_id
+         WHERE a.owner = $1 AND t.csat_comment IS NOT NULL AND t.csat_score IS NOT NULL AND btrim(t.csat_comment) <> ''`,
+        [owner],
+      );
+      expect(mine).toHaveLength(Math.min(n, 100));
+      expect(all.some((c) => c.accountId === null || !owned.has(c.accountId))).toBe(true);
     });
 
     it('may not export every score nor touch campaigns', async () => {

@@ -14,7 +14,7 @@ import {
   type SupportTrendsQuery,
 } from '@retain/contracts';
 import { SupportQualityService } from './support-quality.service.js';
-import { Requires } from '../auth/access.js';
+import { CurrentPrincipal, Requires, type Principal } from '../auth/access.js';
 
 @ApiTags('dashboard')
 @Controller('support')
@@ -50,7 +50,8 @@ export class SupportQualityController {
   @ApiResponse({ status: 404, description: 'Unknown custom segment', standardSchema: ErrorBodySchema })
   comments(
     @Query({ schema: SupportCommentsQuerySchema }) query: SupportCommentsQuery,
+    @CurrentPrincipal() principal: Principal,
   ): Promise<SupportComments> {
-    return this.support.comments(query);
+    return this.support.comments(query, principal.accountScope);
   }
 }

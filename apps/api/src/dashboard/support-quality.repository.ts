@@ -71,8 +71,13 @@ export class SupportQualityRepository {
    * segment's comments are chosen per account from tickets_account_comment_idx alone (satisfied is
    * one of its keys), however many the segment has.
    */
-  async comments(query: Omit<SupportCommentsQuery, 'segment'> & CommentScope): Promise<CommentPage> {
+  /** A page of comments; with `owner`, only from the accounts that owner has (an account manager's). */
+  async comments(
+    query: Omit<SupportCommentsQuery, 'segment'> & CommentScope & { owner?: string },
+  ): Promise<CommentPage> {
     const c = new SqlConditions();
+    if (query.owner !== undefined)
+      c.add(`t.account_id IN (SELECT o.id FROM accounts o WHERE o.owner = ${c.param(query.owner)})`);
     c.add(`t.csat_comment IS NOT NULL AND t.csat_score IS NOT NULL`);
     c.add(`t.csat_scale IN ('five_point', 'good_bad') AND btrim(t.csat_comment) <> ''`);
     if (query.channel) c.add(`t.channel = ${c.param(query.channel)}`);

@@ -84,10 +84,15 @@ export class SupportQualityService {
     );
   }
 
-  async comments(query: SupportCommentsQuery): Promise<SupportComments> {
+  /** Newest first; an account manager (`owner`) reads only the comments of the accounts they own. */
+  async comments(query: SupportCommentsQuery, owner: string | null = null): Promise<SupportComments> {
     const { segment, ...rest } = query;
     const scope = segment ? await this.scopes.resolve(segment) : undefined;
-    const page = await this.support.comments({ ...rest, ...SegmentScopes.filter(scope) });
+    const page = await this.support.comments({
+      ...rest,
+      ...SegmentScopes.filter(scope),
+      ...(owner !== null ? { owner } : {}),
+    });
     return { comments: page.comments, nextBefore: page.next };
   }
 }
