@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
 import { createApiClient } from '../../apps/web/src/lib/api/client.js';
 import { freePort, runRetain, waitUntilUp } from '../support/retain-process.js';
 
@@ -28,6 +29,27 @@ describe('Retain with no DATABASE_URL (the newcomer default)', () => {
       expect(health.database.embedded).toBe(true);
       expect(first.output()).toMatch(/Demo data loaded: 30 accounts, \d+ contacts, \d+ events, \d+ tickets/);
       expect(fs.existsSync(path.join(dataDir, 'pg/PG_VERSION'))).toBe(true);
+      // The install's own password, readable by its owner only; the old shared one is refused.
+      const passwordFile = path.join(dataDir, 'pg-password');
+      expect(fs.statSync(passwordFile).mode & 0o777).toBe(0o600);
+      const password = fs.readFileSync(passwordFile, 'utf8').trim();
+      expect(password).toMatch(/^[A-Za-z0-9_-]{32}$/);
+      const connect = async (secret: string) => {
+        const client = new pg.Client({
+          connectionString: `postgres://postgres:${secret}@127.0.0.1:${env.EMBEDDED_PG_PORT}/retain`,
+        });
+        client.on('error', () => undefined);
+        try {
+          await client.connect();
+          return (await client.query<{ ok: number }>('SELECT 1 AS ok')).rows[0]!.ok;
+        } catch (error) {
+          return (error as Error).message;
+        } finally {
+          await client.end().catch(() => undefined);
+        }
+      };
+      expect(await connect(password)).toBe(1);
+      expect(await connect('retain-embedded')).toMatch(/password authentication failed/);
       expect(
         fs.readFileSync(path.join(dataDir, 'demo/ground-truth.csv'), 'utf8').trim().split('\n'),
       ).toHaveLength(31);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -14,8 +15,8 @@ for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'e
 
 export const EMBEDDED_DATABASE = 'retain';
 const USER = 'postgres';
-// Local only: the server listens on 127.0.0.1 and its files live in the user's data dir.
-const PASSWORD = 'retain-embedded';
+/** The password of installs made before each install had its own; replaced at their next start. */
+const LEGACY_PASSWORD = 'retain-embedded';
 
 export interface EmbeddedServer {
   url: string;
@@ -29,8 +30,41 @@ export interface EmbeddedOptions {
   log?: (message: string) => void;
 }
 
-function urlFor(port: number, database: string): string {
-  return `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`;
+function urlFor(port: number, database: string, password: string): string {
+  return `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+}
+
+/**
+ * Each install's own random password, beside its data (DATA_DIR/pg-password, readable by its owner
+ * only): other users of the machine cannot connect with a password printed in Retain's source.
+ */
+const passwordFile = (dir: string): string => `${dir}-password`;
+
+function readPassword(dir: string): string | null {
+  try {
+    return fs.readFileSync(passwordFile(dir), 'utf8').trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+function writePassword(dir: string, password: string): void {
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  fs.writeFileSync(passwordFile(dir), `${password}\n`, { mode: 0o600 });
+}
+
+/** An install from before per-install passwords: give it one of its own now. */
+async function replaceLegacyPassword(dir: string, port: number): Promise<string> {
+  const password = randomBytes(24).toString('base64url');
+  const client = new pg.Client({ connectionString: urlFor(port, 'postgres', LEGACY_PASSWORD) });
+  await client.connect();
+  try {
+    await client.query(`ALTER USER ${USER} PASSWORD '${password}'`);
+  } finally {
+    await client.end();
+  }
+  writePassword(dir, password);
+  return password;
 }
 
 function portAnswers(port: number): Promise<boolean> {
@@ -75,8 +109,8 @@ function assertReachableByPostgresUser(dir: string): void {
   }
 }
 
-async function ensureDatabase(port: number, database: string): Promise<void> {
-  const client = new pg.Client({ connectionString: urlFor(port, 'postgres') });
+async function ensureDatabase(port: number, database: string, password: string): Promise<void> {
+  const client = new pg.Client({ connectionString: urlFor(port, 'postgres', password) });
   await client.connect();
   try {
     const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
@@ -94,19 +128,27 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const log = options.log ?? (() => undefined);
   if (runningPostmaster(options.dir) !== undefined && (await portAnswers(options.port))) {
     log(`Using the embedded PostgreSQL already running on port ${options.port}`);
-    await ensureDatabase(options.port, EMBEDDED_DATABASE);
-    return { url: urlFor(options.port, EMBEDDED_DATABASE), stop: async () => undefined };
+    const password = readPassword(options.dir) ?? LEGACY_PASSWORD;
+    await ensureDatabase(options.port, EMBEDDED_DATABASE, password);
+    return { url: urlFor(options.port, EMBEDDED_DATABASE, password), stop: async () => undefined };
   }
   if (await portAnswers(options.port)) {
     throw new StartupError(
       `Port ${options.port} is taken by another program; set EMBEDDED_PG_PORT to a free port or DATABASE_URL to a server`,
     );
   }
+  const fresh = !fs.existsSync(path.join(options.dir, 'PG_VERSION'));
+  // A new install gets a password of its own; it is written before initdb, so a failed first
+  // start cannot leave a server whose password nobody kept.
+  const startPassword = fresh
+    ? randomBytes(24).toString('base64url')
+    : (readPassword(options.dir) ?? LEGACY_PASSWORD);
+  if (fresh) writePassword(options.dir, startPassword);
   const server = new EmbeddedPostgres({
     databaseDir: options.dir,
     port: options.port,
     user: USER,
-    password: PASSWORD,
+    password: startPassword,
     persistent: true,
     // PostgreSQL refuses to run as root; the package then runs it as a "postgres" OS user.
     createPostgresUser: true,
@@ -115,7 +157,6 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     onError: (error) => log(`embedded PostgreSQL: ${String(error).trim()}`),
   });
   assertReachableByPostgresUser(options.dir);
-  const fresh = !fs.existsSync(path.join(options.dir, 'PG_VERSION'));
   if (fresh) {
     log(`Initialising an embedded PostgreSQL in ${options.dir}`);
     fs.mkdirSync(path.dirname(options.dir), { recursive: true });
@@ -123,10 +164,14 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   }
   await server.start();
   log(`Embedded PostgreSQL listening on 127.0.0.1:${options.port}`);
-  await ensureDatabase(options.port, EMBEDDED_DATABASE);
+  const password =
+    startPassword === LEGACY_PASSWORD
+      ? await replaceLegacyPassword(options.dir, options.port)
+      : startPassword;
+  await ensureDatabase(options.port, EMBEDDED_DATABASE, password);
   let stopped = false;
   return {
-    url: urlFor(options.port, EMBEDDED_DATABASE),
+    url: urlFor(options.port, EMBEDDED_DATABASE, password),
     stop: async () => {
       if (stopped) return;
       stopped = true;
