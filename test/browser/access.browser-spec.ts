@@ -118,8 +118,8 @@ describe('sign-in and roles in Chromium, on demo data', () => {
     await page.fill('[data-testid="user-email"]', manager);
     await page.selectOption('[data-testid="user-role"]', 'account_manager');
     await page.click('[data-testid="create-user"]');
-    await page.waitForSelector('[data-testid="new-password"] code');
-    const password = (await page.textContent('[data-testid="new-password"] code'))!.trim();
+    await page.waitForSelector('[data-testid="new-password"] [data-testid="secret"]');
+    const password = (await page.textContent('[data-testid="new-password"] [data-testid="secret"]'))!.trim();
     expect(password).toMatch(/^[A-Za-z0-9]{20}$/);
     managerPassword = password;
     await page.waitForSelector(`[data-testid="users-table"] tr[data-user="${manager}"]`);
@@ -127,6 +127,24 @@ describe('sign-in and roles in Chromium, on demo data', () => {
     const auditText = await page.textContent('[data-testid="audit-table"]');
     expect(auditText).toContain('user.created');
     expect(auditText).toContain(manager);
+    // An API token, shown once, then listed by its prefix; revoking it marks it revoked.
+    await page.fill('[data-testid="token-name"]', 'CRM sync');
+    await page.selectOption('[data-testid="token-role"]', 'viewer');
+    await page.click('[data-testid="create-token"]');
+    await page.waitForSelector('[data-testid="new-token"] [data-testid="secret"]');
+    const token = (await page.textContent('[data-testid="new-token"] [data-testid="secret"]'))!.trim();
+    expect(token).toMatch(/^rt_[A-Za-z0-9_-]{43}$/);
+    const viewerCall = await fetch(`${retain.baseUrl}/api/overview`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(viewerCall.status).toBe(200);
+    await page.waitForSelector('[data-testid="tokens-table"] tr:has-text("CRM sync")');
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.click('[data-testid="tokens-table"] tr:has-text("CRM sync") button.danger');
+    await page.waitForSelector(
+      '[data-testid="tokens-table"] tr:has-text("CRM sync") [data-status="revoked"]',
+    );
+    await settled(page);
     await screenshot(page, 'users');
     expect(watched.takeProblems()).toEqual([]);
 
