@@ -141,21 +141,45 @@ export function eventsExtract(after: {
 }
 
 /**
- * A full extract of the events up to `maxId`, as `chunks` id ranges of about equal width, so
- * several COPY streams can run at once and DuckDB can load one range while others still stream.
+ * A full extract of the events up to `maxId`, as `chunks` ranges of the table's pages (a TID range
+ * scan reads a range of pages as cheaply as a sequential scan; an id range goes through the primary
+ * key: measured at 10 million events, 6.6 s of PostgreSQL for the two halves by pages against 9.3
+ * by ids), so several COPY streams can run at once and DuckDB can load one range while others still
+ * stream. The last range is open-ended, so pages added since `pages` was read are not missed. The
+ * streams must share one snapshot (`withSharedSnapshot`): then every row has exactly one version,
+ * on one page, in view. Without `pages` (PostgreSQL before 14 has no TID range scan), id ranges.
  */
-export function eventsFullExtract(minId: bigint, maxId: bigint, chunks: number): ExtractSpec[] {
+export function eventsFullExtract(
+  range: { minId: bigint; maxId: bigint; pages: number | null },
+  chunks: number,
+): ExtractSpec[] {
+  const { minId, maxId, pages } = range;
   if (maxId < minId)
     return [{ table: 'events', query: `${EVENTS_SELECT} WHERE false`, columns: EVENT_COLUMNS }];
+  const spec = (where: string): ExtractSpec => ({
+    table: 'events',
+    query: `${EVENTS_SELECT} WHERE ${where}`,
+    columns: EVENT_COLUMNS,
+  });
+  if (pages !== null) {
+    const width = Math.max(1, Math.ceil(pages / chunks));
+    const specs: ExtractSpec[] = [];
+    for (let lo = 0; lo === 0 || lo < pages; lo += width) {
+      const last = lo + width >= pages;
+      specs.push(
+        spec(
+          `ctid >= '(${lo},0)'::tid${last ? '' : ` AND ctid < '(${lo + width},0)'::tid`} AND id <= ${maxId}`,
+        ),
+      );
+      if (last) break;
+    }
+    return specs;
+  }
   const width = (maxId - minId + 1n + BigInt(chunks) - 1n) / BigInt(chunks);
   const specs: ExtractSpec[] = [];
   for (let lo = minId; lo <= maxId; lo += width) {
     const hi = lo + width - 1n < maxId ? lo + width - 1n : maxId;
-    specs.push({
-      table: 'events',
-      query: `${EVENTS_SELECT} WHERE id BETWEEN ${lo} AND ${hi}`,
-      columns: EVENT_COLUMNS,
-    });
+    specs.push(spec(`id BETWEEN ${lo} AND ${hi}`));
   }
   return specs;
 }
@@ -195,14 +219,57 @@ export class AnalyticsExtractRepository {
     return { min: rows[0]!.min ?? '0', max: rows[0]!.max ?? '0' };
   }
 
-  /** Writes the spec's rows to `file` as CSV; returns how many rows. */
-  async toCsv(spec: ExtractSpec, file: string): Promise<number> {
+  /**
+   * The pages the events table has now, for a full extract's page ranges; null on PostgreSQL
+   * before 14, which cannot scan a range of pages.
+   */
+  async eventPages(): Promise<number | null> {
+    const { rows } = await this.pool.query<{ pages: string; version: number }>(
+      `SELECT (pg_relation_size('events') / current_setting('block_size')::int)::text AS pages,
+              current_setting('server_version_num')::int AS version`,
+    );
+    return rows[0]!.version >= 140000 ? Number(rows[0]!.pages) : null;
+  }
+
+  /**
+   * Runs `work` with a snapshot exported from a transaction of its own, held open (with a share
+   * lock on events, so no VACUUM FULL or CLUSTER moves rows meanwhile) until `work` ends: extracts
+   * that import it see the database as of one instant, however many streams they run on.
+   */
+  async withSharedSnapshot<T>(work: (snapshot: string) => Promise<T>): Promise<T> {
+    const out = await checkOut(this.pool);
+    let broken = false;
+    try {
+      await out.client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      await out.client.query('LOCK TABLE events IN ACCESS SHARE MODE');
+      const { rows } = await out.client.query<{ id: string }>('SELECT pg_export_snapshot() AS id');
+      return await work(rows[0]!.id);
+    } catch (error) {
+      broken = true;
+      throw error;
+    } finally {
+      await out.client.query('COMMIT').catch(() => (broken = true));
+      out.release(broken);
+    }
+  }
+
+  /**
+   * Writes the spec's rows to `file` as CSV; returns how many rows. With a `snapshot` (from
+   * withSharedSnapshot), it reads the database as that snapshot saw it.
+   */
+  async toCsv(spec: ExtractSpec, file: string, snapshot?: string): Promise<number> {
     const out = await checkOut(this.pool);
     let broken = false;
     try {
       await out.client.query(`SET TIME ZONE 'UTC'`);
+      if (snapshot) {
+        if (!/^[0-9A-F-]+$/i.test(snapshot)) throw new Error(`Not a snapshot id: ${snapshot}`);
+        await out.client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+        await out.client.query(`SET TRANSACTION SNAPSHOT '${snapshot}'`);
+      }
       const stream = out.client.query(copyTo(`COPY (${spec.query}) TO STDOUT WITH (FORMAT csv)`));
       await pipeline(stream, fs.createWriteStream(file));
+      if (snapshot) await out.client.query('COMMIT');
       return Number((stream as unknown as { rowCount?: number }).rowCount ?? 0);
     } catch (error) {
       broken = true;

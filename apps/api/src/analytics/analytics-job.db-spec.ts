@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { DuckDBInstance } from '@duckdb/node-api';
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/test-database.js';
 import { AppException } from '../common/errors/app.exception.js';
@@ -247,6 +248,129 @@ describe('the analytics job on demo data', () => {
     // Read again by the run after (its transaction was still open then), still counted once.
     expect((await job.run('cli', false)).status).toBe('succeeded');
     expect(await events7d(late!)).toBe(before + 1);
+  });
+
+  const features = async (accountId: string) =>
+    (
+      await pool.query<{ features: Record<string, number> }>(
+        `SELECT features FROM account_scores WHERE account_id = $1`,
+        [accountId],
+      )
+    ).rows[0]!.features;
+  const liveAccount = async (offset: number) =>
+    (
+      await pool.query<{ account_id: string }>(
+        `SELECT account_id FROM account_scores WHERE churn_risk IS NOT NULL ORDER BY account_id OFFSET $1 LIMIT 1`,
+        [offset],
+      )
+    ).rows[0]!.account_id;
+  const lakeFile = () => {
+    const dir = path.join(dataDir, 'lake');
+    const file = fs.readdirSync(dir).find((f) => /^analytics-[0-9a-f]+\.duckdb$/.test(f));
+    if (!file) throw new Error(`no lake in ${dir}`);
+    return path.join(dir, file);
+  };
+  /** Opens the lake between runs (each run closes it) and reads `sql`. */
+  const lake = async <T>(sql: string): Promise<T[]> => {
+    const instance = await DuckDBInstance.create(lakeFile());
+    const c = await instance.connect();
+    try {
+      return (await c.runAndReadAll(sql)).getRowObjectsJson() as T[];
+    } finally {
+      c.closeSync();
+      instance.closeSync();
+    }
+  };
+  /** Events per account in the lake, as PostgreSQL holds them (both as text, for comparing). */
+  const lakeEventCounts = () =>
+    lake<{ account_id: string; n: string }>(
+      `SELECT account_id::VARCHAR AS account_id, count(*)::VARCHAR AS n FROM events
+       WHERE account_id IS NOT NULL GROUP BY 1 ORDER BY 1`,
+    );
+  const postgresEventCounts = async () =>
+    (
+      await pool.query<{ account_id: string; n: string }>(
+        // An event stored without an account counts for its contact's account (as the lake links it).
+        `SELECT a::text AS account_id, count(*)::text AS n
+         FROM (SELECT COALESCE(e.account_id, c.account_id) AS a
+               FROM events e LEFT JOIN contacts c ON e.account_id IS NULL AND c.external_id = e.user_id) x
+         WHERE a IS NOT NULL GROUP BY a ORDER BY (a::text) COLLATE "C"`,
+      )
+    ).rows;
+
+  it('stores an event name never seen before under a new id, once, incrementally and on a full rebuild', async () => {
+    const account = await liveAccount(3);
+    const before = await features(account);
+    await pool.query(
+      `INSERT INTO events (message_id, account_id, contact_id, type, name, timestamp)
+       SELECT 'new-name-' || g, $1, (SELECT id FROM contacts WHERE account_id = $1 LIMIT 1), 'track',
+              'Quarterly Forecast Built', now() - interval '2 hours'
+       FROM generate_series(1, 2) g`,
+      [account],
+    );
+    const stored = () =>
+      lake<{ n: string; unnamed: string; ids: string }>(
+        `SELECT count(*) FILTER (WHERE account_id = ${Number(account)})::VARCHAR AS n,
+                (SELECT count(*) FROM event_rows WHERE name_id IS NULL OR name IS NOT NULL)::VARCHAR AS unnamed,
+                (SELECT count(*) FROM event_names WHERE name = 'Quarterly Forecast Built')::VARCHAR AS ids
+         FROM events WHERE type = 'track' AND name = 'Quarterly Forecast Built'`,
+      );
+    expect((await job.run('cli', false)).status).toBe('succeeded');
+    expect(await stored()).toEqual([{ n: '2', unnamed: '0', ids: '1' }]);
+    // A new, uncatalogued track name is one more feature used.
+    expect((await features(account)).distinct_features_30d).toBe(before.distinct_features_30d! + 1);
+
+    expect((await job.run('cli', false)).status).toBe('succeeded');
+    expect(await stored()).toEqual([{ n: '2', unnamed: '0', ids: '1' }]);
+    const full = await job.run('cli', true);
+    expect(full).toMatchObject({ status: 'succeeded', fullRebuild: true });
+    expect(full.rowsRead).toBeGreaterThan(await count('events'));
+    expect(await stored()).toEqual([{ n: '2', unnamed: '0', ids: '1' }]);
+    expect(await lakeEventCounts()).toEqual(await postgresEventCounts());
+  });
+
+  it('links an event sent before its contact existed once the contact arrives', async () => {
+    const account = await liveAccount(4);
+    const before = await features(account);
+    const { rows } = await pool.query<{ id: string }>(
+      `INSERT INTO events (message_id, user_id, type, name, timestamp)
+       VALUES ('before-contact-1', 'late-contact-1', 'track', 'Dashboard Viewed', now() - interval '3 hours')
+       RETURNING id::text AS id`,
+    );
+    const linked = () =>
+      lake<{ account_id: string | null; name: string }>(
+        `SELECT account_id::VARCHAR AS account_id, name FROM events WHERE id = ${Number(rows[0]!.id)}`,
+      );
+    expect((await job.run('cli', false)).status).toBe('succeeded');
+    expect(await linked()).toEqual([{ account_id: null, name: 'Dashboard Viewed' }]);
+
+    const contact = await pool.query<{ id: string }>(
+      `INSERT INTO contacts (external_id, account_id) VALUES ('late-contact-1', $1) RETURNING id::text AS id`,
+      [account],
+    );
+    expect((await job.run('cli', false)).status).toBe('succeeded');
+    expect(await linked()).toEqual([{ account_id: account, name: 'Dashboard Viewed' }]);
+    // A new contact with an event this week is one more active user.
+    expect((await features(account)).active_users_30d).toBe(before.active_users_30d! + 1);
+    expect(contact.rows).toHaveLength(1);
+  });
+
+  it('rebuilds a lake laid out by an earlier version (events as a table of text)', async () => {
+    const old = await DuckDBInstance.create(lakeFile());
+    const c = await old.connect();
+    await c.run(`DROP VIEW events; DROP TABLE event_rows; DROP TABLE event_names;
+                 CREATE TABLE events (id BIGINT, account_id BIGINT, contact_id BIGINT, type VARCHAR, name VARCHAR,
+                                      ts TIMESTAMPTZ, user_id VARCHAR, group_id VARCHAR, anonymous_id VARCHAR);
+                 INSERT INTO events VALUES (1, 1, 1, 'track', 'stale', now(), NULL, NULL, NULL);
+                 UPDATE lake_meta SET value = '2' WHERE key = 'layout';`);
+    c.closeSync();
+    old.closeSync();
+
+    const run = await job.run('cli', false);
+    expect(run.status).toBe('succeeded');
+    expect(run.rowsRead).toBeGreaterThan(await count('events'));
+    expect(await lake(`SELECT count(*)::INTEGER AS n FROM events WHERE name = 'stale'`)).toEqual([{ n: 0 }]);
+    expect(await lakeEventCounts()).toEqual(await postgresEventCounts());
   });
 });
 

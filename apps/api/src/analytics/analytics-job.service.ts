@@ -34,7 +34,7 @@ type Stage = keyof typeof STAGES;
 
 /** COPY streams out of PostgreSQL at once: one per core of a small server keeps both busy. */
 const EXTRACT_STREAMS = 2;
-/** A full extract's events go in this many id ranges, so loading overlaps streaming. */
+/** A full extract's events go in this many page ranges, so loading overlaps streaming. */
 const FULL_EXTRACT_CHUNKS = 8;
 
 /**
@@ -140,7 +140,10 @@ export class AnalyticsJobService {
       // export, not the maths, is the cost, so PostgreSQL never waits for DuckDB.
       const lakeRef = lake;
       const events = full
-        ? eventsFullExtract(BigInt(idRange.min), BigInt(maxEventId), FULL_EXTRACT_CHUNKS)
+        ? eventsFullExtract(
+            { minId: BigInt(idRange.min), maxId: BigInt(maxEventId), pages: await this.extract.eventPages() },
+            FULL_EXTRACT_CHUNKS,
+          )
         : [eventsExtract(previous)];
       if (full) await lakeRef.clearEvents();
       const allTickets = full || !(await lakeRef.hasStoredTickets(TICKET_COLUMNS));
@@ -160,12 +163,12 @@ export class AnalyticsJobService {
       let loaded = 0;
       let loads: Promise<void> = Promise.resolve();
       let next = 0;
-      const stream = async (): Promise<void> => {
+      const stream = async (snapshot?: string): Promise<void> => {
         while (next < work.length) {
           const i = next++;
           const item = work[i]!;
           const file = path.join(this.scratch, `${i}-${item.spec.table}.csv`);
-          const rows = await this.extract.toCsv(item.spec, file);
+          const rows = await this.extract.toCsv(item.spec, file, snapshot);
           rowsRead += rows;
           loads = loads.then(async () => {
             await item.load(file);
@@ -176,9 +179,13 @@ export class AnalyticsJobService {
           loads.catch(() => undefined);
         }
       };
-      const streams = Array.from({ length: Math.min(EXTRACT_STREAMS, work.length) }, stream);
+      // A full extract's streams read page ranges, so they must all see one snapshot (see eventsFullExtract).
+      const streamAll = (snapshot?: string) =>
+        Promise.allSettled(
+          Array.from({ length: Math.min(EXTRACT_STREAMS, work.length) }, () => stream(snapshot)),
+        );
       // A failed stream must not leave a load running on the lake when the run closes it.
-      const streamed = await Promise.allSettled(streams);
+      const streamed = full ? await this.extract.withSharedSnapshot(streamAll) : await streamAll();
       await loads;
       for (const s of streamed) if (s.status === 'rejected') throw s.reason;
       await lake.resolveTickets();
