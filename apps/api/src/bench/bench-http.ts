@@ -30,7 +30,8 @@ export interface HttpLoadResult {
   latencyMs: { p50: number; p90: number; p99: number; max: number };
 }
 
-interface Answer {
+/** An HTTP answer read whole. */
+export interface Answer {
   status: number;
   retryAfter: string | undefined;
   text: string;
@@ -40,20 +41,34 @@ const MAX_BUSY_RETRIES = 50;
 const MAX_NETWORK_RETRIES = 3;
 const MAX_PROBLEMS = 10;
 
-function post(agent: http.Agent, options: HttpLoadOptions, auth: string, body: Buffer): Promise<Answer> {
+/**
+ * One request to the server on loopback, its answer read whole. With `timeoutMs`, a request left
+ * without an answer that long fails.
+ */
+export function httpRequest(
+  agent: http.Agent,
+  request: {
+    port: number;
+    method: 'GET' | 'POST';
+    path: string;
+    headers: Record<string, string>;
+    body?: Buffer;
+    timeoutMs?: number;
+  },
+): Promise<Answer> {
+  const { port, method, path, body, timeoutMs } = request;
   return new Promise((resolve, reject) => {
     const req = http.request(
       {
         host: '127.0.0.1',
-        port: options.port,
-        path: options.path,
-        method: 'POST',
+        port,
+        path,
+        method,
         agent,
-        headers: {
-          'content-type': 'application/json',
-          'content-length': body.length,
-          authorization: auth,
-        },
+        timeout: timeoutMs,
+        headers: body
+          ? { ...request.headers, 'content-type': 'application/json', 'content-length': body.length }
+          : request.headers,
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -69,6 +84,8 @@ function post(agent: http.Agent, options: HttpLoadOptions, auth: string, body: B
         });
       },
     );
+    if (timeoutMs !== undefined)
+      req.on('timeout', () => req.destroy(new Error(`no answer in ${timeoutMs / 1000} s`)));
     req.on('error', reject);
     req.end(body);
   });
@@ -122,7 +139,13 @@ export async function runHttpLoad(options: HttpLoadOptions): Promise<HttpLoadRes
       let answer: Answer;
       try {
         requests++;
-        answer = await post(agent, options, auth, body);
+        answer = await httpRequest(agent, {
+          port: options.port,
+          method: 'POST',
+          path: options.path,
+          headers: { authorization: auth },
+          body,
+        });
       } catch (error) {
         if (aborted()) return;
         networkErrors++;

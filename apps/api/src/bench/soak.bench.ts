@@ -16,6 +16,7 @@ import { positiveInt, positiveNumber } from '../cli/cli-options.js';
 import { bearer, createSource, writeKeyAuth } from './bench-auth.js';
 import { createBenchApiToken, fmt, openBenchDatabase, redacted } from './bench-database.js';
 import { buildBenchEvents } from './bench-events.js';
+import { httpRequest, type Answer } from './bench-http.js';
 import { Cleanup, freePort, procStatusKb, runBench, spawnServer, waitUntilUp } from './bench-process.js';
 
 /**
@@ -114,12 +115,6 @@ interface Sample {
   analyticsFailed: number;
 }
 
-interface Answer {
-  status: number;
-  text: string;
-  retryAfter: string | undefined;
-}
-
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
@@ -137,47 +132,6 @@ function percentiles(values: readonly number[]): Percentiles {
   const sorted = [...values].sort((a, b) => a - b);
   const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
   return { p50: at(50), p95: at(95), p99: at(99) };
-}
-
-function request(
-  agent: http.Agent,
-  port: number,
-  method: 'GET' | 'POST',
-  pathname: string,
-  headers: Record<string, string>,
-  body?: Buffer,
-): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port,
-        path: pathname,
-        method,
-        agent,
-        timeout: REQUEST_TIMEOUT_MS,
-        headers: body
-          ? { ...headers, 'content-type': 'application/json', 'content-length': body.length }
-          : headers,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
-        res.on('end', () => {
-          const retryAfter = res.headers['retry-after'];
-          resolve({
-            status: res.statusCode ?? 0,
-            text: Buffer.concat(chunks).toString('utf8'),
-            retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
-          });
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`no answer in ${REQUEST_TIMEOUT_MS / 1000} s`)));
-    req.on('error', reject);
-    req.end(body);
-  });
 }
 
 /**
@@ -384,7 +338,14 @@ async function run(options: Options, cleanup: Cleanup): Promise<number> {
       const sent = performance.now();
       let answer: Answer;
       try {
-        answer = await request(agent, port, 'POST', '/v1/batch', writeAuth, body);
+        answer = await httpRequest(agent, {
+          port,
+          method: 'POST',
+          path: '/v1/batch',
+          headers: writeAuth,
+          body,
+          timeoutMs: REQUEST_TIMEOUT_MS,
+        });
       } catch (error) {
         if (stopped) return;
         both((t) => t.network++);
@@ -434,7 +395,13 @@ async function run(options: Options, cleanup: Cleanup): Promise<number> {
     const sent = performance.now();
     let answer: Answer;
     try {
-      answer = await request(agent, port, 'GET', pathname, auth);
+      answer = await httpRequest(agent, {
+        port,
+        method: 'GET',
+        path: pathname,
+        headers: auth,
+        timeoutMs: REQUEST_TIMEOUT_MS,
+      });
     } catch (error) {
       if (!stopped) {
         both((t) => t.network++);
