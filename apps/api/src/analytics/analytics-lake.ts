@@ -22,8 +22,8 @@ const LAKE_LAYOUT = '3';
  * until `resolveEvents` gives the pair an id); the identity columns only on events stored without
  * an account (until `resolveEvents` links them).
  */
-const EVENT_ROWS_SQL = `CREATE TABLE event_rows (id BIGINT, account_id BIGINT, contact_id BIGINT, name_id INTEGER,
-  ts TIMESTAMPTZ, user_id VARCHAR, group_id VARCHAR, anonymous_id VARCHAR, type VARCHAR, name VARCHAR)`;
+const EVENT_ROWS_COLUMNS = `(id BIGINT, account_id BIGINT, contact_id BIGINT, name_id INTEGER, ts TIMESTAMPTZ,
+  user_id VARCHAR, group_id VARCHAR, anonymous_id VARCHAR, type VARCHAR, name VARCHAR)`;
 
 /** The `events` the analytics SQL reads (INPUT_SCHEMA_SQL's columns): the stored rows with their names. */
 const EVENTS_VIEW_SQL = `CREATE OR REPLACE VIEW events AS
@@ -94,7 +94,7 @@ export class AnalyticsLake {
       await lake.setMeta('layout', LAKE_LAYOUT);
     }
     await connection.run(`CREATE TABLE IF NOT EXISTS event_names (id INTEGER, type VARCHAR, name VARCHAR)`);
-    await connection.run(EVENT_ROWS_SQL.replace('CREATE TABLE', 'CREATE TABLE IF NOT EXISTS'));
+    await connection.run(`CREATE TABLE IF NOT EXISTS event_rows ${EVENT_ROWS_COLUMNS}`);
     await connection.run(EVENTS_VIEW_SQL);
     if (!fresh && (await lake.meta('max_event_id')) === null) fresh = true;
     return { lake, fresh };
@@ -174,7 +174,7 @@ export class AnalyticsLake {
   async clearEvents(): Promise<void> {
     // A new table, not DELETE: dropping the old rows costs nothing, deleting them row by row does.
     await this.connection.run(`DELETE FROM lake_meta WHERE key = 'max_event_id'`);
-    await this.connection.run(EVENT_ROWS_SQL.replace('CREATE TABLE', 'CREATE OR REPLACE TABLE'));
+    await this.connection.run(`CREATE OR REPLACE TABLE event_rows ${EVENT_ROWS_COLUMNS}`);
     await this.connection.run(EVENTS_VIEW_SQL);
   }
 
