@@ -345,8 +345,58 @@ function lineSearch(
   return { step: 0, f };
 }
 
+/**
+ * The data term's gradient `g` and the lower triangle of its Hessian `H` (row-major P x P, the
+ * intercept as index 0) at the linear predictors `z`. Each row is taken as (1, x), and rows go four
+ * at a time, so every Hessian entry is read and written once per four rows instead of once per row
+ * (measured: 1.0 -> 0.4 s for the two fits of a churn model on 24,650 snapshot rows x 65 columns).
+ */
+function accumulateNewtonTerms(problem: Problem, z: Float64Array, g: Float64Array, H: Float64Array): void {
+  const { X, y, w, n, p } = problem;
+  const P = p + 1;
+  g.fill(0);
+  H.fill(0);
+  const a0 = new Float64Array(P);
+  const a1 = new Float64Array(P);
+  const a2 = new Float64Array(P);
+  const a3 = new Float64Array(P);
+  const rows = [a0, a1, a2, a3];
+  const r = new Float64Array(4);
+  const s = new Float64Array(4);
+  let i = 0;
+  while (i < n) {
+    // The next four rows with weight (a missing one has r = s = 0 and adds nothing).
+    let m = 0;
+    for (; i < n && m < 4; i++) {
+      if (w[i] === 0) continue;
+      const mu = sigmoid(z[i]);
+      r[m] = w[i] * (mu - y[i]);
+      s[m] = w[i] * mu * (1 - mu);
+      const a = rows[m];
+      a[0] = 1;
+      a.set(X[i] as ArrayLike<number>, 1);
+      m++;
+    }
+    for (let k = m; k < 4; k++) {
+      r[k] = 0;
+      s[k] = 0;
+    }
+    const [r0, r1, r2, r3] = r;
+    const [s0, s1, s2, s3] = s;
+    for (let j = 0; j < P; j++) {
+      g[j] += r0 * a0[j] + r1 * a1[j] + r2 * a2[j] + r3 * a3[j];
+      const v0 = s0 * a0[j];
+      const v1 = s1 * a1[j];
+      const v2 = s2 * a2[j];
+      const v3 = s3 * a3[j];
+      const base = j * P;
+      for (let k = 0; k <= j; k++) H[base + k] += v0 * a0[k] + v1 * a1[k] + v2 * a2[k] + v3 * a3[k];
+    }
+  }
+}
+
 function newton(problem: Problem, start: Float64Array, maxIter: number, tol: number): SolverResult {
-  const { X, y, w, n, p, l2, totalWeight } = problem;
+  const { n, p, l2, totalWeight } = problem;
   const P = p + 1;
   let theta = Float64Array.from(start);
   let next = new Float64Array(P);
@@ -362,25 +412,7 @@ function newton(problem: Problem, start: Float64Array, maxIter: number, tol: num
 
   for (; iterations < maxIter; iterations++) {
     // Gradient and the lower triangle of the Hessian, intercept as index 0.
-    g.fill(0);
-    H.fill(0);
-    for (let i = 0; i < n; i++) {
-      if (w[i] === 0) continue;
-      const mu = sigmoid(z[i]);
-      const r = w[i] * (mu - y[i]);
-      const s = w[i] * mu * (1 - mu);
-      const row = X[i];
-      g[0] += r;
-      H[0] += s;
-      for (let j = 0; j < p; j++) {
-        const xj = row[j];
-        g[j + 1] += r * xj;
-        const v = s * xj;
-        const base = (j + 1) * P;
-        H[base] += v;
-        for (let k = 0; k <= j; k++) H[base + k + 1] += v * row[k];
-      }
-    }
+    accumulateNewtonTerms(problem, z, g, H);
     for (let j = 1; j <= p; j++) {
       g[j] += l2 * theta[j];
       H[j * P + j] += l2;
