@@ -31,6 +31,7 @@
 --   active_users_growth          active_users_30d / active_users_prior_30d - 1 (0.25 = a quarter more users);
 --                                NULL when nobody was active in the prior 30 days
 --   seat_utilisation             active_users_30d / seats; NULL when seats is NULL or 0
+--   events_per_user_30d          depth of use: events_30d / active_users_30d; NULL when nobody was active
 --   days_since_last_seen         days from the last event to as_of; NULL if never seen
 --   distinct_features_30d        breadth: distinct feature-event names in the last 30 days
 --   feature_events_90d           feature events in the last 90 days
@@ -46,9 +47,19 @@
 --   howto_share_90d              howto_tickets_90d / tickets_90d; NULL without tickets
 --   open_tickets                 tickets created before as_of and not solved before as_of (a ticket with
 --                                no solved_at counts as open unless its status is solved or closed)
+--   unresolved_share_90d         of the tickets created 7 to 90 days before as_of, the share still open at as_of
+--                                (as open_tickets); NULL without such tickets. The last week's tickets are left
+--                                out: they may simply not be solved yet.
 --   asa_minutes_90d              mean first-response minutes over tickets created in the last 90 days and
 --                                answered before as_of; NULL when none
 --   responded_tickets_90d        how many tickets that mean is over
+--   asa_vs_channel_90d           the account's wait for a first answer against the usual wait on the same channel:
+--                                over the same tickets, the geometric mean of (minutes + 1) / (median + 1), where
+--                                median is the median first-response minutes of all tickets (any account) of that
+--                                channel created in the last 90 days and answered before as_of (no channel counts
+--                                as 'unknown'). 1 = as fast as usual, 2 = twice as slow; NULL when none answered.
+--                                A mean over channels would mostly say which channels the account uses (a phone
+--                                call is answered in minutes, an email in hours); this says how it is treated.
 --   ratings_90d                  CSAT ratings given in the last 90 days (on tickets created before as_of; a
 --                                rating's time is taken as solved_at, else first response, else creation)
 --   satisfied_90d                of those, satisfied
@@ -172,6 +183,8 @@ tk AS (
   SELECT
     t.account_id,
     t.created_at >= w.d90 AS in_90d,
+    t.created_at < w.d7 AS before_7d,
+    COALESCE(t.channel, 'unknown') AS channel,
     list_has_any(list_transform(t.tags, lambda x: lower(x)), howto.tags) AS is_howto,
     NOT COALESCE(
       t.solved_at < w.t OR (t.solved_at IS NULL AND t.status IN ('solved', 'closed')),
@@ -190,6 +203,18 @@ tk AS (
   CROSS JOIN howto
   WHERE t.created_at < w.t AND t.account_id IS NOT NULL
 ),
+-- The usual wait for a first answer per channel: the median over every account's tickets created in
+-- the last 90 days and answered before as_of (the tickets asa_minutes_90d is over).
+channel_wait AS (
+  SELECT
+    COALESCE(t.channel, 'unknown') AS channel,
+    median(ticket_response_minutes(t.created_at, t.first_response_at, t.first_response_minutes)) AS usual_minutes
+  FROM tickets t
+  CROSS JOIN w
+  WHERE t.created_at >= w.d90 AND t.created_at < w.t
+    AND ticket_responded_at(t.created_at, t.first_response_at, t.first_response_minutes) < w.t
+  GROUP BY 1
+),
 tk_agg AS (
   SELECT
     account_id,
@@ -198,9 +223,15 @@ tk_agg AS (
     count(*) FILTER (WHERE is_open) AS open_tickets,
     avg(response_minutes) FILTER (WHERE in_90d) AS asa_minutes_90d,
     count(response_minutes) FILTER (WHERE in_90d) AS responded_tickets_90d,
+    -- (greatest() skips a NULL, so the answered-only filter is needed; a negative wait counts as 0)
+    exp(avg(ln((greatest(response_minutes, 0) + 1) / (cw.usual_minutes + 1)))
+      FILTER (WHERE in_90d AND response_minutes IS NOT NULL)) AS asa_vs_channel_90d,
+    count(*) FILTER (WHERE in_90d AND before_7d) AS tickets_7_to_90d,
+    count(*) FILTER (WHERE in_90d AND before_7d AND is_open) AS unresolved_7_to_90d,
     count(*) FILTER (WHERE rated_90d) AS ratings_90d,
     count(*) FILTER (WHERE rated_90d AND satisfied) AS satisfied_90d
   FROM tk
+  LEFT JOIN channel_wait cw ON cw.channel = tk.channel
   GROUP BY account_id
 )
 SELECT
@@ -238,6 +269,7 @@ SELECT
       THEN e.active_users_30d / e.active_users_prior_30d - 1
   END AS active_users_growth,
   CASE WHEN a.seats > 0 THEN COALESCE(e.active_users_30d, 0) / a.seats END AS seat_utilisation,
+  CASE WHEN e.active_users_30d > 0 THEN e.events_30d / e.active_users_30d END AS events_per_user_30d,
   days_between(e.last_seen_at, w.t) AS days_since_last_seen,
   COALESCE(e.distinct_features_30d, 0) AS distinct_features_30d,
   COALESCE(e.feature_events_90d, 0) AS feature_events_90d,
@@ -255,8 +287,10 @@ SELECT
   COALESCE(k.howto_tickets_90d, 0) AS howto_tickets_90d,
   CASE WHEN k.tickets_90d > 0 THEN k.howto_tickets_90d / k.tickets_90d END AS howto_share_90d,
   COALESCE(k.open_tickets, 0) AS open_tickets,
+  CASE WHEN k.tickets_7_to_90d > 0 THEN k.unresolved_7_to_90d / k.tickets_7_to_90d END AS unresolved_share_90d,
   k.asa_minutes_90d,
   COALESCE(k.responded_tickets_90d, 0) AS responded_tickets_90d,
+  k.asa_vs_channel_90d,
   COALESCE(k.ratings_90d, 0) AS ratings_90d,
   COALESCE(k.satisfied_90d, 0) AS satisfied_90d,
   CASE WHEN k.ratings_90d > 0 THEN 100.0 * k.satisfied_90d / k.ratings_90d END AS csat_pct_90d,

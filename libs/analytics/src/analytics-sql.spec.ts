@@ -502,6 +502,7 @@ describe('account_features', () => {
     // Baseline: the events 60 to 90 days back, 8 - 5 - 2 = 1.
     expect(f.activity_vs_baseline_7d).toBeCloseTo(Math.log(((3 * 30) / 7 + 1) / (1 + 1)), 12);
     expect(f.activity_vs_baseline_30d).toBeCloseTo(Math.log((5 + 1) / (1 + 1)), 12);
+    expect(f.events_per_user_30d).toBeCloseTo(5 / 2, 12);
     // Busier than two months ago: nothing lost.
     expect(f.activity_drop_7d).toBe(0);
     expect(f.activity_drop_30d).toBe(0);
@@ -525,6 +526,34 @@ describe('account_features', () => {
     expect(f.howto_share_90d).toBeCloseTo(2 / 4, 12);
     expect(f.asa_minutes_90d).toBeCloseTo((3 + 120 + 2880) / 3, 9);
     expect(f.csat_pct_90d).toBeCloseTo(50, 12);
+  });
+
+  it("compares each wait for a first answer with the usual wait on the ticket's channel", async () => {
+    // Medians over every ticket of the last 90 days answered before as_of, any account:
+    // chat {3, 5, 5, 5} -> 5; email {10, 10, 10, 10, 30, 120, 2880} -> 10; phone {1, 2, 3, 4, 10} -> 3.
+    // ACTIVE's answered tickets: chat 3 (usual 5), email 120 and 2880 (usual 10).
+    const f = await featuresOf(ACTIVE);
+    expect(f.asa_vs_channel_90d).toBeCloseTo(Math.cbrt((4 / 6) * (121 / 11) * (2881 / 11)), 9);
+    // ENTERPRISE_BY_MRR: email 10 x 4 (usual 10), phone 1, 2, 3, 4, 10 (usual 3); its unanswered
+    // phone calls do not count (as no wait at all, they would make it look fast).
+    const e = await featuresOf(ENTERPRISE_BY_MRR);
+    const ratios = [1, 1, 1, 1, 2 / 4, 3 / 4, 4 / 4, 5 / 4, 11 / 4];
+    expect(e.asa_vs_channel_90d).toBeCloseTo(
+      Math.exp(ratios.reduce((sum, r) => sum + Math.log(r), 0) / ratios.length),
+      9,
+    );
+    // No answered ticket: no comparison.
+    expect((await featuresOf(ENTERPRISE_BY_SEATS)).asa_vs_channel_90d).toBeNull();
+  });
+
+  it('counts the share of tickets still open a week or more after they were created', async () => {
+    // ACTIVE: of the tickets 7 to 90 days old (40 and 31 days), both solved; the 5- and 2-day-old
+    // ones are too recent to count, the 100-day-old one too old.
+    expect((await featuresOf(ACTIVE)).unresolved_share_90d).toBe(0);
+    // ENTERPRISE_BY_MRR: 9 tickets 7 to 90 days old; open: the pending email (16 d) and the
+    // unanswered phone call (15 d). The solved-after-as_of email is only a day old.
+    expect((await featuresOf(ENTERPRISE_BY_MRR)).unresolved_share_90d).toBeCloseTo(2 / 9, 12);
+    expect((await featuresOf(ENTERPRISE_BY_SEATS)).unresolved_share_90d).toBeNull();
   });
 
   it('treats solved_at and status consistently for open tickets', async () => {
@@ -553,6 +582,9 @@ describe('account_features', () => {
       tickets_90d: 0,
       howto_share_90d: null,
       asa_minutes_90d: null,
+      asa_vs_channel_90d: null,
+      unresolved_share_90d: null,
+      events_per_user_30d: null,
       ratings_90d: 0,
       csat_pct_90d: null,
       open_tickets: 0,

@@ -104,6 +104,8 @@ ev_agg AS (
 tk AS (
   SELECT COALESCE(t.account_id, c.account_id) AS account_id,
          t.created_at >= w.d90 AS in_90d,
+         t.created_at < w.t - ${days(7)} AS before_7d,
+         COALESCE(t.channel, 'unknown') AS channel,
          EXISTS (SELECT 1 FROM unnest(t.tags) AS tag WHERE lower(tag) = ANY (howto.tags)) AS is_howto,
          NOT COALESCE(t.solved_at < w.t OR (t.solved_at IS NULL AND t.status IN ('solved', 'closed')), false)
            AS is_open,
@@ -125,6 +127,17 @@ tk AS (
   CROSS JOIN howto
   WHERE t.status <> 'deleted' AND t.created_at < w.t AND COALESCE(t.account_id, c.account_id) IS NOT NULL
 ),
+channel_wait AS (
+  SELECT COALESCE(t.channel, 'unknown') AS channel,
+         percentile_cont(0.5) WITHIN GROUP (ORDER BY
+           COALESCE(t.first_response_minutes, extract(epoch FROM t.first_response_at - t.created_at) / 60))
+           AS usual_minutes
+  FROM tickets t
+  CROSS JOIN w
+  WHERE t.status <> 'deleted' AND t.created_at >= w.d90 AND t.created_at < w.t
+    AND COALESCE(t.first_response_at, t.created_at + t.first_response_minutes * interval '1 minute') < w.t
+  GROUP BY 1
+),
 tk_agg AS (
   SELECT account_id,
          count(*) FILTER (WHERE in_90d) AS tickets_90d,
@@ -132,9 +145,14 @@ tk_agg AS (
          count(*) FILTER (WHERE is_open) AS open_tickets,
          avg(response_minutes) FILTER (WHERE in_90d) AS asa_minutes_90d,
          count(response_minutes) FILTER (WHERE in_90d) AS responded_tickets_90d,
+         exp(avg(ln((greatest(response_minutes, 0) + 1) / (cw.usual_minutes + 1)))
+           FILTER (WHERE in_90d AND response_minutes IS NOT NULL)) AS asa_vs_channel_90d,
+         count(*) FILTER (WHERE in_90d AND before_7d) AS tickets_7_to_90d,
+         count(*) FILTER (WHERE in_90d AND before_7d AND is_open) AS unresolved_7_to_90d,
          count(*) FILTER (WHERE rated_90d) AS ratings_90d,
          count(*) FILTER (WHERE rated_90d AND satisfied) AS satisfied_90d
   FROM tk
+  LEFT JOIN channel_wait cw ON cw.channel = tk.channel
   GROUP BY account_id
 )
 SELECT a.id AS account_id,
@@ -162,6 +180,7 @@ SELECT a.id AS account_id,
        CASE WHEN e.active_users_prior_30d > 0 THEN e.active_users_30d::float8 / e.active_users_prior_30d - 1 END
          AS active_users_growth,
        CASE WHEN a.seats > 0 THEN COALESCE(e.active_users_30d, 0)::float8 / a.seats END AS seat_utilisation,
+       CASE WHEN e.active_users_30d > 0 THEN e.events_30d::float8 / e.active_users_30d END AS events_per_user_30d,
        extract(epoch FROM w.t - e.last_seen_at) / 86400 AS days_since_last_seen,
        COALESCE(e.distinct_features_30d, 0) AS distinct_features_30d,
        COALESCE(e.feature_events_90d, 0) AS feature_events_90d,
@@ -180,8 +199,11 @@ SELECT a.id AS account_id,
        COALESCE(k.howto_tickets_90d, 0) AS howto_tickets_90d,
        CASE WHEN k.tickets_90d > 0 THEN k.howto_tickets_90d::float8 / k.tickets_90d END AS howto_share_90d,
        COALESCE(k.open_tickets, 0) AS open_tickets,
+       CASE WHEN k.tickets_7_to_90d > 0 THEN k.unresolved_7_to_90d::float8 / k.tickets_7_to_90d END
+         AS unresolved_share_90d,
        k.asa_minutes_90d,
        COALESCE(k.responded_tickets_90d, 0) AS responded_tickets_90d,
+       k.asa_vs_channel_90d,
        COALESCE(k.ratings_90d, 0) AS ratings_90d,
        COALESCE(k.satisfied_90d, 0) AS satisfied_90d,
        CASE WHEN k.ratings_90d > 0 THEN 100.0 * k.satisfied_90d / k.ratings_90d END AS csat_pct_90d,
@@ -211,6 +233,7 @@ export const CHECKED_FEATURES = [
   'activity_drop_30d',
   'active_users_30d',
   'active_users_prior_30d',
+  'events_per_user_30d',
   'distinct_features_30d',
   'feature_events_90d',
   'advanced_share_90d',
@@ -222,6 +245,8 @@ export const CHECKED_FEATURES = [
   'howto_tickets_90d',
   'open_tickets',
   'asa_minutes_90d',
+  'asa_vs_channel_90d',
+  'unresolved_share_90d',
   'ratings_90d',
   'csat_pct_90d',
   'plan_limit_hits_90d',

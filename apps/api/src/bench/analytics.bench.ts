@@ -9,6 +9,7 @@ import pg from 'pg';
 import type { AnalyticsRun } from '@retain/contracts';
 import { runCli, type CliRun } from './analytics-cli.js';
 import {
+  CHECKED_FEATURES,
   compareFeatures,
   postgresFeaturesSql,
   type FeatureComparison,
@@ -377,7 +378,7 @@ async function run(options: Options, cleanup: Cleanup): Promise<number> {
     `  Check: PostgreSQL-only features vs the job's stored features on ${fmt(comparison.accounts)} accounts ` +
       `(${comparison.unmatched} unmatched): ${
         comparison.mismatches.length === 0
-          ? 'all 20 checked features agree'
+          ? `all ${CHECKED_FEATURES.length} checked features agree`
           : comparison.mismatches.map((m) => `${m.feature} differs on ${m.count} (${m.example})`).join('; ')
       }`,
     `  Lake (DuckDB) on disk after the runs: ${fmt(lakeBytes / 2 ** 20)} MiB`,

@@ -176,6 +176,7 @@ const FEATURE_LABELS: Record<string, string> = {
   advanced_feature_events_90d: 'Advanced-feature use (90 d)',
   advanced_share_90d: 'Share of advanced features (90 d)',
   asa_minutes_90d: 'Wait for first answer (90 d)',
+  asa_vs_channel_90d: 'Wait vs usual for the channel (90 d)',
   csat_pct_90d: 'CSAT (90 d)',
   days_since_last_seen: 'Days since last seen',
   distinct_features_30d: 'Features used (30 d)',
@@ -184,6 +185,7 @@ const FEATURE_LABELS: Record<string, string> = {
   events_30d: 'Events (30 d)',
   events_90d: 'Events (90 d)',
   events_prior_30d: 'Events (prior 30 d)',
+  events_per_user_30d: 'Events per active user (30 d)',
   expert_on_entry_plan: 'Expert on an entry plan',
   feature_events_90d: 'Feature use (90 d)',
   guide_events_90d: 'Guide views (90 d)',
@@ -206,6 +208,7 @@ const FEATURE_LABELS: Record<string, string> = {
   tenure_days: 'Tenure (days)',
   tickets_90d: 'Tickets (90 d)',
   time_to_value_days: 'Days to first value',
+  unresolved_share_90d: 'Share of tickets left unsolved (90 d)',
 };
 
 /** A churn-model feature or upsell signal (howto_tickets_90d) as a reason a person reads: "How-to tickets (90 d)" */
