@@ -12,7 +12,7 @@ import { prepareDatabase } from '../database/prepare-database.js';
 import { DemoDataService } from '../demo/demo-data.service.js';
 import { AnalyticsExtractRepository } from './analytics-extract.repository.js';
 import { AnalyticsJobService } from './analytics-job.service.js';
-import { AnalyticsResultsRepository } from './analytics-results.repository.js';
+import { AnalyticsResultsRepository, type AccountScoreRow } from './analytics-results.repository.js';
 import { AnalyticsRunsRepository } from './analytics-runs.repository.js';
 import { ScoresRepository } from './scores.repository.js';
 
@@ -185,6 +185,46 @@ describe('the analytics job on demo data', () => {
       (await pool.query(`SELECT account_id, run_id FROM account_scores ORDER BY account_id`)).rows,
     ).toEqual(before.rows);
     expect((await job.run('cli', false)).status).toBe('succeeded');
+  });
+
+  it('writes nothing when the support metrics, computed during the write, fail after the scores went in', async () => {
+    const scoresBefore = await pool.query(
+      `SELECT account_id, run_id, churn_risk FROM account_scores ORDER BY 1`,
+    );
+    const metricsBefore = await pool.query(
+      `SELECT * FROM support_metrics ORDER BY grouping, week, channel, segment`,
+    );
+    const [last] = await runs.list(1);
+    const scores: AccountScoreRow[] = scoresBefore.rows.map((r: { account_id: string }) => ({
+      accountId: String(r.account_id),
+      tier: 'smb',
+      proficiency: 'novice',
+      proficiencyScore: null,
+      segment: 'smb-novice',
+      churnRisk: 0.5,
+      health: 50,
+      churnReasons: [],
+      upsellScore: null,
+      upsellReasons: [],
+      features: {},
+    }));
+    // The metrics fail only once the write has had time to stage and swap the scores.
+    const supportMetrics = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error('support metrics failed')), 200),
+    );
+    await expect(
+      new AnalyticsResultsRepository(pool).replace(last!.id, new Date(), {
+        scores,
+        supportMetrics,
+        model: null,
+      }),
+    ).rejects.toThrow('support metrics failed');
+    expect(
+      (await pool.query(`SELECT account_id, run_id, churn_risk FROM account_scores ORDER BY 1`)).rows,
+    ).toEqual(scoresBefore.rows);
+    expect(
+      (await pool.query(`SELECT * FROM support_metrics ORDER BY grouping, week, channel, segment`)).rows,
+    ).toEqual(metricsBefore.rows);
   });
 
   it('records the accounts that changed segment since the previous run', async () => {

@@ -115,6 +115,8 @@ export class AnalyticsJobService {
       );
 
     let lake: AnalyticsLake | undefined;
+    // The support metrics DuckDB may still be computing when the write fails: settled before the lake closes.
+    let computing: Promise<unknown> = Promise.resolve();
     try {
       const opened = await AnalyticsLake.open(this.lakeFile);
       lake = opened.lake;
@@ -201,6 +203,7 @@ export class AnalyticsJobService {
         thresholds: (await this.thresholds?.get())?.thresholds ?? defaultThresholds(this.config),
         historyDays: await this.results.historyDays(historyMondays(asOf).at(-1)!),
       });
+      computing = Promise.resolve(computed.supportMetrics).catch(() => undefined);
 
       await enter('write');
       const written = await this.results.replace(id, asOf, computed);
@@ -225,6 +228,7 @@ export class AnalyticsJobService {
       await this.runs.fail(id, `${current}: ${message}`, stageMs).catch(() => undefined);
       throw error;
     } finally {
+      await computing;
       lake?.close();
     }
   }

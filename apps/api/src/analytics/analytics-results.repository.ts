@@ -53,7 +53,8 @@ export interface HistoryPoint {
 
 export interface ComputedResults {
   scores: AccountScoreRow[];
-  supportMetrics: SupportMetricRow[];
+  /** May still be being computed when the write starts: taken when the write gets to them. */
+  supportMetrics: SupportMetricRow[] | PromiseLike<SupportMetricRow[]>;
   model: ModelReport | null;
   /** Backfilled points of the score history (past weekly days that have none yet). */
   history?: HistoryPoint[];
@@ -196,13 +197,14 @@ export class AnalyticsResultsRepository {
       await refreshAccountActivityRollup(client);
       await writeScoreHistory(client, runId, asOf, results.history ?? []);
 
+      const supportMetrics = await results.supportMetrics;
       await client.query(`DELETE FROM support_metrics`);
       await copyRows(
         client,
         `COPY support_metrics (run_id, grouping, week, channel, segment, tickets, responded, asa_mean_minutes,
               asa_median_minutes, asa_p90_minutes, asa_business_mean_minutes, ratings, satisfied, csat_pct) FROM STDIN`,
         (function* () {
-          for (const m of results.supportMetrics)
+          for (const m of supportMetrics)
             yield copyRow([
               String(runId),
               copyText(m.grouping),
@@ -221,7 +223,7 @@ export class AnalyticsResultsRepository {
             ]);
         })(),
       );
-      return (inserted.rowCount ?? 0) + results.supportMetrics.length;
+      return (inserted.rowCount ?? 0) + supportMetrics.length;
     });
   }
 }
