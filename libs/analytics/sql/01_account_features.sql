@@ -223,8 +223,9 @@ tk_agg AS (
     count(*) FILTER (WHERE is_open) AS open_tickets,
     avg(response_minutes) FILTER (WHERE in_90d) AS asa_minutes_90d,
     count(response_minutes) FILTER (WHERE in_90d) AS responded_tickets_90d,
-    -- (greatest() skips a NULL, so the answered-only filter is needed; a negative wait counts as 0)
-    exp(avg(ln((greatest(response_minutes, 0) + 1) / (cw.usual_minutes + 1)))
+    -- (greatest() skips a NULL, so the answered-only filter is needed; a negative wait, a response
+    -- stamped before its ticket, counts as 0, also in the median, so ln() never sees 0 or less)
+    exp(avg(ln((greatest(response_minutes, 0) + 1) / (greatest(cw.usual_minutes, 0) + 1)))
       FILTER (WHERE in_90d AND response_minutes IS NOT NULL)) AS asa_vs_channel_90d,
     count(*) FILTER (WHERE in_90d AND before_7d) AS tickets_7_to_90d,
     count(*) FILTER (WHERE in_90d AND before_7d AND is_open) AS unresolved_7_to_90d,

@@ -546,6 +546,28 @@ describe('account_features', () => {
     expect((await featuresOf(ENTERPRISE_BY_SEATS)).asa_vs_channel_90d).toBeNull();
   });
 
+  it('counts a response stamped before its ticket as an instant one, without failing the run', async () => {
+    // The only 'web' tickets answered: two responses recorded 30 minutes before their tickets.
+    await connection.run('BEGIN');
+    try {
+      for (const id of [9901, 9902])
+        await connection.run(
+          `INSERT INTO tickets (id, account_id, channel, status, tags, created_at, first_response_at)
+           VALUES (${id}, ${MID_MARKET}, 'web', 'open', [], TIMESTAMPTZ '${ago(3).toISOString()}',
+                   TIMESTAMPTZ '${plus(ago(3), -30 * MINUTE).toISOString()}')`,
+        );
+      const rows = await query(
+        connection,
+        `SELECT asa_vs_channel_90d FROM account_features(TIMESTAMPTZ '${AS_OF.toISOString()}')
+         WHERE account_id = ${MID_MARKET}`,
+      );
+      // social 5 and 5 (usual 5): 6/6; web -30 and -30 as 0 (usual 0 too): 1/1.
+      expect(rows[0]!.asa_vs_channel_90d).toBeCloseTo(1, 12);
+    } finally {
+      await connection.run('ROLLBACK');
+    }
+  });
+
   it('counts the share of tickets still open a week or more after they were created', async () => {
     // ACTIVE: of the tickets 7 to 90 days old (40 and 31 days), both solved; the 5- and 2-day-old
     // ones are too recent to count, the 100-day-old one too old.

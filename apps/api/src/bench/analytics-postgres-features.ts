@@ -145,7 +145,7 @@ tk_agg AS (
          count(*) FILTER (WHERE is_open) AS open_tickets,
          avg(response_minutes) FILTER (WHERE in_90d) AS asa_minutes_90d,
          count(response_minutes) FILTER (WHERE in_90d) AS responded_tickets_90d,
-         exp(avg(ln((greatest(response_minutes, 0) + 1) / (cw.usual_minutes + 1)))
+         exp(avg(ln((greatest(response_minutes, 0) + 1) / (greatest(cw.usual_minutes, 0) + 1)))
            FILTER (WHERE in_90d AND response_minutes IS NOT NULL)) AS asa_vs_channel_90d,
          count(*) FILTER (WHERE in_90d AND before_7d) AS tickets_7_to_90d,
          count(*) FILTER (WHERE in_90d AND before_7d AND is_open) AS unresolved_7_to_90d,
