@@ -137,16 +137,23 @@ export class AudienceRepository {
     return inTransaction(this.pool, async (client) => {
       // One pass at a time; a second caller waits, then reads only what is new.
       await client.query(`LOCK TABLE contact_activity_state IN EXCLUSIVE MODE`);
+      // The bound goes in as a value, not a subquery: the planner then sees how recent it is and
+      // reads only the newest pages through the received_at BRIN index. With the subquery it could not,
+      // and scanned every event on every pass (measured at 10 million events: 0.9 s and 2.6 CPU-s
+      // after each analytics run, to find nothing new).
+      const { rows } = await client.query<{ since: string }>(
+        `SELECT COALESCE((SELECT received_until - interval '${ACTIVITY_SAFETY_WINDOW}' FROM contact_activity_state),
+                         '-infinity')::text AS since`,
+      );
       const updated = await client.query(
         `INSERT INTO contact_activity (contact_id, last_seen_at)
          SELECT e.contact_id, max(e.timestamp) FROM events e
          JOIN contacts c ON c.id = e.contact_id
-         WHERE e.contact_id IS NOT NULL
-           AND e.received_at >= COALESCE(
-             (SELECT received_until - interval '${ACTIVITY_SAFETY_WINDOW}' FROM contact_activity_state), '-infinity')
+         WHERE e.contact_id IS NOT NULL AND e.received_at >= $1::timestamptz
          GROUP BY e.contact_id
          ON CONFLICT (contact_id) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at
            WHERE contact_activity.last_seen_at < EXCLUDED.last_seen_at`,
+        [rows[0]!.since],
       );
       await client.query(
         `INSERT INTO contact_activity_state (id, received_until) VALUES (true, now())
